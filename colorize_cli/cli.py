@@ -1,0 +1,175 @@
+"""The `colorize` command line. Argument parsing, rich output and exit codes only: the work is done
+in `pipeline`, `media`, `registry` and `train`, imported inside the commands so that
+`colorize --help` starts instantly (no TensorFlow)."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import sys
+import time
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+from typer.core import TyperGroup
+
+from colorize_cli.errors import ColorizeError
+
+console = Console(stderr=True, highlight=False)
+GROUP_OPTIONS = {"--help", "-h", "--version", "--install-completion", "--show-completion"}
+DEFAULT_COMMAND = "colorize"
+
+
+class DefaultCommandGroup(TyperGroup):
+    """Route `colorize photo.jpg ...` to the `colorize` command: anything that is not a subcommand
+    name or a group option becomes arguments of the default command. `colorize ./train` or
+    `colorize -- train` colorizes a file named like a subcommand."""
+
+    def parse_args(self, ctx, args):
+        if args and args[0] == "--":
+            args = [DEFAULT_COMMAND, *args[1:]]
+        elif args and args[0] not in self.commands and args[0] not in GROUP_OPTIONS:
+            args = [DEFAULT_COMMAND, *args]
+        return super().parse_args(ctx, args)
+
+
+app = typer.Typer(
+    cls=DefaultCommandGroup,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    help="Colorize black-and-white photos and folders.\n\n"
+    "  colorize photo.jpg                 -> photo_color.jpg\n\n"
+    "  colorize archive/ -o out/          -> out/ mirrors archive/\n\n"
+    "  colorize -m colorful scan.tif      -> another model (see `colorize models`)",
+)
+
+
+def fail(message: str, code: int = 1):
+    console.print(f"[red]Error:[/red] {message}", soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def version_callback(value: bool):
+    if value:
+        from colorize_cli import __version__
+
+        typer.echo(f"colorize {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_callback(version: bool = typer.Option(False, "--version", callback=version_callback, is_eager=True, help="Show the version and exit.")):
+    """Colorize black-and-white photos and folders with GAN or CNN colorizers trained by this tool."""
+
+
+ModelOption = typer.Option("lsgan", "-m", "--model", envvar="COLORIZE_MODEL", help="Model name (see `colorize models`) or path to a .keras file.")
+
+
+@app.command(DEFAULT_COMMAND)
+def colorize_command(
+    paths: List[Path] = typer.Argument(..., help="Image files and/or folders (searched recursively).", show_default=False),
+    model: str = ModelOption,
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Output file (one input) or folder. Default: beside each file as NAME_color.EXT; a folder goes to FOLDER_color/."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Redo outputs that already exist (default: skip them, so a rerun resumes)."),
+    suffix: str = typer.Option("_color", "--suffix", help="Added to names written beside their input, and to a folder's default output folder."),
+    fmt: Optional[str] = typer.Option(None, "--format", help="Output format for every file: jpg, png, tif, webp, bmp. Default: the input's."),
+    batch_size: int = typer.Option(8, "--batch-size", min=1, max=256, help="Images per model call."),
+):
+    """Colorize images and folders (the default command: `colorize photo.jpg` = `colorize colorize photo.jpg`)."""
+    from colorize_cli import media
+
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        p = missing[0]
+        close = difflib.get_close_matches(str(p), [c for c in app_commands() if c != DEFAULT_COMMAND], n=1)
+        hint = f" (did you mean the '{close[0]}' command?)" if close else "; check the path"
+        fail(f"{p}: no such file or folder{hint}", 2)
+    try:
+        jobs = media.plan(paths, output, suffix, fmt)
+    except ColorizeError as exc:
+        fail(str(exc), 2)
+    todo = [j for j in jobs if overwrite or not j.target.exists()]
+    skipped = len(jobs) - len(todo)
+    if not jobs:
+        fail(f"no images found in {', '.join(map(str, paths))}", 1)
+    if not todo:
+        console.print(f"Nothing to do: all {len(jobs)} outputs exist (use --overwrite to redo them).")
+        return
+    try:
+        from colorize_cli.pipeline import Colorizer
+
+        colorizer = Colorizer(model, batch_size=batch_size)
+    except ColorizeError as exc:
+        fail(str(exc))
+    failures = run_jobs(colorizer, todo, media)
+    done = len(todo) - len(failures)
+    console.print(f"[bold]{done} colorized[/bold], {skipped} skipped (already done), {len(failures)} failed"
+                  + (f" — output: {todo[0].target if len(jobs) == 1 else common_root(todo)}" if done else ""))
+    if failures:
+        raise typer.Exit(1)
+
+
+def run_jobs(colorizer, jobs, media) -> list:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    failures = []
+    columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[rate]}"), TimeRemainingColumn()]
+    started = time.perf_counter()
+    with Progress(*columns, console=console, transient=False, disable=not console.is_terminal and len(jobs) < 2) as progress:
+        task = progress.add_task(f"colorizing with {colorizer.name}", total=len(jobs), rate="")
+        results = colorizer.run(jobs, load=lambda job: media.read_image(job.source),
+                                save=lambda job, image: media.write_image(job.target, image))
+        for count, (job, error) in enumerate(results, start=1):
+            if error is not None:
+                message = str(error) if isinstance(error, ColorizeError) else f"{job.source}: {type(error).__name__}: {error}"
+                failures.append((job, message))
+                progress.console.print(f"[red]failed:[/red] {message}", soft_wrap=True)
+            rate = count / max(time.perf_counter() - started, 1e-9)
+            progress.update(task, advance=1, rate=f"{rate:.1f} img/s")
+    return failures
+
+
+def common_root(jobs) -> Path:
+    return Path(os.path.commonpath([str(j.target.parent) for j in jobs]))
+
+
+@app.command("models")
+def models_command():
+    """List the registered models; ✓ marks those with trained weights here."""
+    from rich.table import Table
+
+    from colorize_cli import registry
+
+    try:
+        cards = registry.list_models()
+    except ColorizeError as exc:
+        fail(str(exc))
+    table = Table(title="colorize models", title_justify="left")
+    for column in ("name", "weights", "network", "objective", "λ adv / L1 / L2", "kodak24 PSNR (gray)", "colourfulness"):
+        table.add_column(column)
+    for name, card in sorted(cards.items()):
+        kodak = card.metrics.get("kodak24", {})
+        psnr = f"{kodak['psnr']:.2f} ({kodak['gray_psnr']:.2f})" if "psnr" in kodak else "—"
+        colourful = f"{kodak['colorfulness_ratio']:.0%} of truth" if "colorfulness_ratio" in kodak else "—"
+        table.add_row(name + (" (default)" if name == registry.DEFAULT_MODEL else ""),
+                      "[green]✓[/green]" if card.has_weights else "[dim]–[/dim]",
+                      f"{card.arch} w{card.width} @{card.input_size}", card.objective,
+                      f"{card.adv:g} / {card.l1:g} / {card.l2:g}", psnr, colourful)
+    Console(highlight=False).print(table)
+
+
+def app_commands() -> list[str]:
+    return sorted(typer.main.get_command(app).commands)
+
+
+def main():
+    app()
+
+
+if __name__ == "__main__":
+    main()

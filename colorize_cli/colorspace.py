@@ -1,0 +1,148 @@
+"""All colour-space maths: BGR/RGB <-> CIE LAB, model normalisation, full-resolution merge.
+
+Everything here is NumPy + OpenCV on float32 (OpenCV's 8-bit LAB quantises L to 255 levels
+and shifts ab by 128, so it is never used). L is in [0, 100], a and b roughly in [-110, 110].
+
+Arrays follow OpenCV's channel order (BGR / BGRA) because that is what `media` reads and
+writes; `rgb_*` helpers exist for the Python API and the trainer, whose images are RGB.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import cv2
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Normalization:
+    """How a model wants L and ab scaled: network_L = L / l_scale - l_offset, network_ab = ab / ab_scale.
+
+    The default (L/50 - 1, ab/110) maps L to [-1, 1] and ab to about [-1, 1], which suits a tanh head.
+    """
+
+    l_scale: float = 50.0
+    l_offset: float = 1.0
+    ab_scale: float = 110.0
+
+    def normalize_l(self, lightness: np.ndarray) -> np.ndarray:
+        return lightness / np.float32(self.l_scale) - np.float32(self.l_offset)
+
+    def denormalize_l(self, l_norm: np.ndarray) -> np.ndarray:
+        return (l_norm + np.float32(self.l_offset)) * np.float32(self.l_scale)
+
+    def normalize_ab(self, ab: np.ndarray) -> np.ndarray:
+        return ab / np.float32(self.ab_scale)
+
+    def denormalize_ab(self, ab_norm: np.ndarray) -> np.ndarray:
+        return ab_norm * np.float32(self.ab_scale)
+
+
+DEFAULT_NORMALIZATION = Normalization()
+
+
+# --- conversions on float32 images in [0, 1] -------------------------------------------------
+
+def to_float(image: np.ndarray) -> np.ndarray:
+    """uint8/uint16/float image -> float32 in [0, 1] (same shape)."""
+    if image.dtype == np.uint8:
+        return image.astype(np.float32) * np.float32(1 / 255)
+    if image.dtype == np.uint16:
+        return image.astype(np.float32) * np.float32(1 / 65535)
+    return np.clip(image.astype(np.float32, copy=False), 0.0, 1.0)
+
+
+def from_float(image: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """float32 in [0, 1] -> `dtype` (uint8 / uint16 rounded, float kept as float32)."""
+    dtype = np.dtype(dtype)
+    if dtype == np.uint8:
+        return cv2.convertScaleAbs(image, alpha=255.0)  # saturating round, vectorised in C
+    if dtype == np.uint16:
+        return np.clip(image * 65535.0 + 0.5, 0, 65535).astype(np.uint16)
+    return np.clip(image, 0.0, 1.0).astype(np.float32)
+
+
+def bgr_to_lab(bgr: np.ndarray) -> np.ndarray:
+    """float32 BGR in [0, 1] -> float32 LAB (L in [0, 100])."""
+    return cv2.cvtColor(np.ascontiguousarray(bgr, dtype=np.float32), cv2.COLOR_BGR2Lab)
+
+
+def lab_to_bgr(lab: np.ndarray) -> np.ndarray:
+    """float32 LAB -> float32 BGR clipped to [0, 1]."""
+    bgr = cv2.cvtColor(np.ascontiguousarray(lab, dtype=np.float32), cv2.COLOR_Lab2BGR)
+    return np.clip(bgr, 0.0, 1.0, out=bgr)
+
+
+def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
+    """float32 RGB in [0, 1] -> float32 LAB."""
+    return cv2.cvtColor(np.ascontiguousarray(rgb, dtype=np.float32), cv2.COLOR_RGB2Lab)
+
+
+def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
+    """float32 LAB -> float32 RGB clipped to [0, 1]."""
+    rgb = cv2.cvtColor(np.ascontiguousarray(lab, dtype=np.float32), cv2.COLOR_Lab2RGB)
+    return np.clip(rgb, 0.0, 1.0, out=rgb)
+
+
+@lru_cache(maxsize=2)
+def _gray_to_l_table(levels: int) -> np.ndarray:
+    """L for every gray level: a neutral pixel's L depends only on its value, so a lookup table
+    replaces a full colour conversion for gray sources."""
+    ramp = np.linspace(0.0, 1.0, levels, dtype=np.float32).reshape(-1, 1, 1)
+    return cv2.cvtColor(np.repeat(ramp, 3, axis=2), cv2.COLOR_BGR2Lab)[:, 0, 0].copy()
+
+
+def lightness(image: np.ndarray) -> np.ndarray:
+    """L channel (float32, [0, 100]) of a gray, BGR or BGRA image of any supported dtype."""
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
+    if image.ndim == 2:
+        if image.dtype == np.uint8:
+            return _gray_to_l_table(256)[image]
+        if image.dtype == np.uint16:
+            return _gray_to_l_table(65536)[image]
+        gray = to_float(image)
+        return bgr_to_lab(cv2.merge([gray, gray, gray]))[:, :, 0]
+    return bgr_to_lab(to_float(image[:, :, :3]))[:, :, 0]
+
+
+def bgr_to_gray_lab(bgr: np.ndarray) -> np.ndarray:
+    """What a colour photo looks like to the colorizer: its own L with ab = 0, as BGR float."""
+    lab = bgr_to_lab(to_float(bgr))
+    lab[:, :, 1:] = 0.0
+    return lab_to_bgr(lab)
+
+
+# --- the full-resolution path ----------------------------------------------------------------
+
+def model_input(lightness_full: np.ndarray, size: int, norm: Normalization = DEFAULT_NORMALIZATION) -> np.ndarray:
+    """Full-resolution L -> normalised (size, size, 1) network input (area resampling, aspect squashed
+    as in Zhang et al.; the full-resolution L is re-attached afterwards, so no detail is lost)."""
+    if lightness_full.shape[:2] != (size, size):
+        small = cv2.resize(lightness_full, (size, size), interpolation=cv2.INTER_AREA)
+    else:
+        small = lightness_full
+    return norm.normalize_l(small)[:, :, None]
+
+
+def merge_ab(lightness_full: np.ndarray, ab_norm: np.ndarray, norm: Normalization = DEFAULT_NORMALIZATION) -> np.ndarray:
+    """Original full-resolution L + predicted low-resolution normalised ab -> float32 BGR in [0, 1].
+
+    ab is a smooth, low-frequency signal, so bilinear up-sampling is enough; every bit of detail
+    comes from the untouched full-resolution L."""
+    height, width = lightness_full.shape[:2]
+    ab = norm.denormalize_ab(np.asarray(ab_norm, dtype=np.float32))
+    if ab.shape[:2] != (height, width):
+        ab = cv2.resize(ab, (width, height), interpolation=cv2.INTER_LINEAR)
+    lab = cv2.merge([lightness_full.astype(np.float32, copy=False), ab[:, :, 0], ab[:, :, 1]])
+    return lab_to_bgr(lab)
+
+
+def finish_like(colour_bgr: np.ndarray, original: np.ndarray) -> np.ndarray:
+    """Give the colorized float BGR the original's bit depth and alpha channel (gray becomes BGR)."""
+    out = from_float(colour_bgr, original.dtype)
+    if original.ndim == 3 and original.shape[2] == 4:
+        out = np.dstack([out, original[:, :, 3]])
+    return out

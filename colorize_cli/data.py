@@ -1,0 +1,130 @@
+"""Training data: a folder of colour photos -> tf.data of normalised (L, ab) pairs.
+
+Decoding and colour conversion use the same OpenCV code as inference (`colorspace`), called
+through `tf.numpy_function` in parallel map workers (OpenCV releases the GIL)."""
+
+from __future__ import annotations
+
+import os
+import random
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from colorize_cli import colorspace
+
+IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+MIN_CHROMA = 3.0  # mean LAB chroma below this counts as a black-and-white photo: nothing to learn from
+
+
+def list_images(root: str | os.PathLike) -> list[Path]:
+    """Image files under `root` (recursive, sorted, by extension; hidden folders skipped)."""
+    root = Path(root)
+    if root.is_file():
+        return [root]
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        found += [Path(dirpath) / f for f in sorted(filenames) if Path(f).suffix.lower() in IMAGE_EXTENSIONS]
+    return found
+
+
+def read_bgr(path: str | os.PathLike) -> np.ndarray | None:
+    """8-bit BGR image (EXIF orientation applied, gray expanded), or None if it cannot be decoded."""
+    data = np.fromfile(str(path), dtype=np.uint8)  # np.fromfile copes with non-ASCII paths, cv2.imread does not
+    return cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+
+
+@dataclass
+class Scan:
+    usable: list[Path] = field(default_factory=list)
+    unreadable: list[Path] = field(default_factory=list)
+    grayscale: list[Path] = field(default_factory=list)
+
+
+def _check(path: Path) -> str:
+    image = read_bgr(path)
+    if image is None or image.size == 0:
+        return "unreadable"
+    small = cv2.resize(image, (64, 64), interpolation=cv2.INTER_AREA)
+    ab = colorspace.bgr_to_lab(colorspace.to_float(small))[:, :, 1:]
+    return "grayscale" if float(np.hypot(ab[..., 0], ab[..., 1]).mean()) < MIN_CHROMA else "usable"
+
+
+def scan_images(paths: list[Path], workers: int = 4, progress=None) -> Scan:
+    """Sort files into usable / unreadable / grayscale so a broken file never stops training."""
+    scan = Scan()
+    with ThreadPoolExecutor(workers) as pool:
+        for path, verdict in zip(paths, pool.map(_check, paths)):
+            getattr(scan, verdict).append(path)
+            if progress:
+                progress()
+    return scan
+
+
+def split_validation(paths: list[Path], fraction: float = 0.02, minimum: int = 8, maximum: int = 256, seed: int = 0):
+    """Deterministic held-out split: (train, val)."""
+    shuffled = list(paths)
+    random.Random(seed).shuffle(shuffled)
+    n_val = min(maximum, max(minimum, int(len(paths) * fraction)))
+    n_val = min(n_val, len(paths) // 2)
+    return sorted(shuffled[n_val:]), sorted(shuffled[:n_val])
+
+
+def load_pair(path, size: int, seed: int, augment: bool, norm=colorspace.DEFAULT_NORMALIZATION):
+    """One training example: random (or centred) crop -> size x size -> normalised (L, ab)."""
+    image = read_bgr(path)
+    if image is None:  # vanished or broken since the scan: a neutral example instead of a crash
+        image = np.full((size, size, 3), 128, np.uint8)
+    h, w = image.shape[:2]
+    if augment:
+        rng = np.random.default_rng(seed)
+        # random resized crop: 35-100 % of the area, aspect 3:4 .. 4:3, then a horizontal flip half the time
+        area = rng.uniform(0.35, 1.0) * h * w
+        aspect = np.exp(rng.uniform(np.log(3 / 4), np.log(4 / 3)))
+        cw, ch = int(min(w, round(np.sqrt(area * aspect)))), int(min(h, round(np.sqrt(area / aspect))))
+        x0, y0 = rng.integers(0, w - cw + 1), rng.integers(0, h - ch + 1)
+        image = image[y0:y0 + ch, x0:x0 + cw]
+        if rng.random() < 0.5:
+            image = image[:, ::-1]
+    else:
+        side = min(h, w)
+        y0, x0 = (h - side) // 2, (w - side) // 2
+        image = image[y0:y0 + side, x0:x0 + side]
+    shrinking = image.shape[0] >= size and image.shape[1] >= size
+    image = cv2.resize(np.ascontiguousarray(image), (size, size), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC)
+    lab = colorspace.bgr_to_lab(colorspace.to_float(image))
+    return norm.normalize_l(lab[:, :, :1]), norm.normalize_ab(lab[:, :, 1:])
+
+
+def make_dataset(paths: list[Path], size: int, batch_size: int, augment: bool, seed: int = 0,
+                 repeat: bool = True, drop_remainder: bool = True):
+    """tf.data pipeline: shuffle -> parallel decode/crop/LAB -> batch -> prefetch."""
+    from colorize_cli._keras import tf
+
+    files = tf.data.Dataset.from_tensor_slices([str(p) for p in paths])
+    if augment:
+        files = files.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        files = files.repeat()
+    seeds = tf.data.Dataset.random(seed=seed)  # one augmentation seed per example, reproducible
+
+    def load(path, example_seed):
+        l, ab = tf.numpy_function(
+            lambda p, s: load_pair(p.decode(), size, int(s) & 0x7FFFFFFF, augment),
+            [path, example_seed], [tf.float32, tf.float32], stateful=False)
+        l.set_shape((size, size, 1))
+        ab.set_shape((size, size, 2))
+        return l, ab
+
+    ds = tf.data.Dataset.zip(files, seeds).map(load, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
+
+
+def load_arrays(paths: list[Path], size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Centre-cropped validation examples as arrays (for sample grids and metrics)."""
+    pairs = [load_pair(p, size, 0, augment=False) for p in paths]
+    return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])

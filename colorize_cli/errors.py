@@ -1,0 +1,5 @@
+"""Errors a user can cause. The CLI prints their message on one line and exits non-zero."""
+
+
+class ColorizeError(Exception):
+    """Base class: the message names the file and the fix."""

@@ -1,0 +1,200 @@
+"""One conditional GAN for colorization, parameterised by its objective.
+
+`ColorGAN` owns a generator (L -> ab) and, except for plain regression, a discriminator. Its single
+`train_step` serves every objective: the objective says which loss pair to use, how many critic
+updates run per generator update, and whether critic weights are clipped or gradient-penalised.
+`fit()` drives it, so progress bars, callbacks and tf.distribute come from Keras.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from colorize_cli import losses
+from colorize_cli._keras import keras, tf
+
+ops = keras.ops
+
+
+@dataclass(frozen=True)
+class Objective:
+    """What distinguishes one GAN variant from another. All fields are plain data (saved in run configs)."""
+
+    name: str
+    discriminator: str | None = "patch"  # "patch", "energy", or None for regression without a discriminator
+    d_norm: str | None = "batch"  # PatchGAN normalisation: "batch", "layer" (WGAN-GP) or None (WGAN)
+    critic_steps: int = 1  # discriminator updates per generator update
+    warmup_critic_steps: int = 0  # WGAN: this many critic updates for the first `warmup_until` generator steps ...
+    warmup_until: int = 25
+    warmup_every: int = 500  # ... and at every `warmup_every`-th generator step (Arjovsky et al.)
+    clip: float = 0.0  # WGAN weight clipping range (+-clip); 0 = off
+    gp_weight: float = 0.0  # WGAN-GP penalty weight; 0 = off
+    margin: float = 0.3  # EBGAN hinge margin on the per-sample RMS energy
+    pull_away: float = 0.0  # EBGAN pull-away term weight (0.1 in Zhao et al.)
+    label_smoothing: float = 0.0  # one-sided: the real target becomes 1 - label_smoothing
+    conditional_energy: bool = False  # EBGAN: auto-encode [L, ab] instead of ab alone
+
+    def replace(self, **changes) -> "Objective":
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    # -- losses --------------------------------------------------------------------------------
+    def d_loss(self, real, fake):
+        if self.name == "gan":
+            return losses.gan_d(real, fake, self.label_smoothing)
+        if self.name == "lsgan":
+            return losses.lsgan_d(real, fake, self.label_smoothing)
+        if self.name == "ebgan":
+            return losses.ebgan_d(real, fake, self.margin)
+        return losses.wgan_d(real, fake)
+
+    def g_loss(self, fake):
+        return {"gan": losses.gan_g, "lsgan": losses.lsgan_g, "ebgan": losses.ebgan_g}.get(self.name, losses.wgan_g)(fake)
+
+    @property
+    def is_wasserstein(self) -> bool:
+        return self.name in ("wgan", "wgan-gp")
+
+
+OBJECTIVES = {
+    "regression": Objective("regression", discriminator=None, d_norm=None),
+    "gan": Objective("gan"),
+    "lsgan": Objective("lsgan"),
+    "ebgan": Objective("ebgan", discriminator="energy"),
+    "wgan": Objective("wgan", d_norm=None, critic_steps=5, warmup_critic_steps=100, clip=0.01),
+    "wgan-gp": Objective("wgan-gp", d_norm="layer", critic_steps=5, gp_weight=10.0),
+}
+
+
+class ColorGAN(keras.Model):
+    """Generator + optional discriminator trained with `objective` and loss weights
+    `adv * L_adv + l1 * L1 + l2 * L2` on normalised ab."""
+
+    def __init__(self, generator, discriminator, objective: Objective, adv: float = 1.0, l1: float = 100.0,
+                 l2: float = 0.0, seed: int = 0, **kwargs):
+        super().__init__(**kwargs)
+        if (discriminator is None) != (objective.discriminator is None):
+            raise ValueError(f"objective {objective.name!r} {'needs' if objective.discriminator else 'takes no'} discriminator")
+        self.generator = generator
+        self.discriminator = discriminator
+        self.objective = objective
+        self.adv_weight, self.l1_weight, self.l2_weight = float(adv), float(l1), float(l2)
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        names = ["g_loss", "l1"]
+        if discriminator is not None:
+            names += ["d_loss", "g_adv"]
+        if objective.is_wasserstein:
+            names.append("wasserstein")  # the critic's estimate; falls as quality improves (Arjovsky et al.)
+        if objective.name == "ebgan":
+            names += ["real_energy", "fake_energy"]
+        self.trackers = {n: keras.metrics.Mean(name=n) for n in names}
+        self.val_trackers = {n: keras.metrics.Mean(name=n) for n in ("l1", "ab_mean", "ab_mean_true")}
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values()) + list(self.val_trackers.values())
+
+    def compile(self, g_optimizer, d_optimizer=None, **kwargs):
+        super().compile(**kwargs)
+        self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
+        # build optimizer slots now: variables cannot be created inside the critic loop's graph
+        g_optimizer.build(self.generator.trainable_variables)
+        if d_optimizer is not None:
+            d_optimizer.build(self.discriminator.trainable_variables)
+
+    def call(self, l, training=False):
+        return self.generator(l, training=training)
+
+    # -- pieces of the step ----------------------------------------------------------------------
+    def _scores(self, l, ab):
+        """Discriminator output for (L, ab): patch scores, or per-sample energies plus embeddings."""
+        out = self.discriminator([l, ab], training=True)
+        if self.objective.discriminator == "energy":
+            reconstruction, embedding = out
+            return losses.energy(ab, reconstruction), embedding
+        return out, None
+
+    def _reconstruction(self, ab, fake):
+        loss, l1 = 0.0, losses.l1(ab, fake)
+        if self.l1_weight:
+            loss += self.l1_weight * l1
+        if self.l2_weight:
+            loss += self.l2_weight * losses.l2(ab, fake)
+        return loss, l1
+
+    def _critic_loss(self, l, ab, fake, real_scores, fake_scores):
+        d_loss = self.objective.d_loss(real_scores, fake_scores)
+        if self.objective.gp_weight:
+            alpha = keras.random.uniform((ops.shape(ab)[0], 1, 1, 1), seed=self.seed_generator)
+            d_loss += self.objective.gp_weight * losses.gradient_penalty(self.discriminator, l, ab, fake, alpha)
+        return d_loss
+
+    def _apply_d(self, tape, d_loss):
+        variables = self.discriminator.trainable_variables
+        self.d_optimizer.apply(tape.gradient(d_loss, variables), variables)
+        if self.objective.clip:
+            for v in variables:
+                v.assign(ops.clip(v, -self.objective.clip, self.objective.clip))
+
+    def _critic_iterations(self):
+        obj = self.objective
+        if not obj.warmup_critic_steps:
+            return obj.critic_steps
+        step = self.g_optimizer.iterations
+        warm = ops.logical_or(step < obj.warmup_until, step % obj.warmup_every == 0)
+        return ops.where(warm, obj.warmup_critic_steps, obj.critic_steps)
+
+    # -- the step ------------------------------------------------------------------------------------
+    def train_step(self, data):
+        l, ab = data
+        obj = self.objective
+        if self.discriminator is None:
+            with tf.GradientTape() as tape:
+                fake = self.generator(l, training=True)
+                g_loss, l1 = self._reconstruction(ab, fake)
+            self.g_optimizer.apply(tape.gradient(g_loss, self.generator.trainable_variables), self.generator.trainable_variables)
+            return self._track(g_loss=g_loss, l1=l1)
+
+        # extra critic updates (WGAN family) before the joint update below
+        if obj.critic_steps > 1 or obj.warmup_critic_steps:
+            for _ in tf.range(self._critic_iterations() - 1):
+                fake = self.generator(l, training=True)
+                with tf.GradientTape() as d_tape:
+                    real_scores, _ = self._scores(l, ab)
+                    fake_scores, _ = self._scores(l, fake)
+                    d_loss = self._critic_loss(l, ab, fake, real_scores, fake_scores)
+                self._apply_d(d_tape, d_loss)
+
+        # joint update: one generator forward pass serves both networks' gradients (pix2pix style)
+        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+            fake = self.generator(l, training=True)
+            real_scores, _ = self._scores(l, ab)
+            fake_scores, fake_embedding = self._scores(l, fake)
+            d_loss = self._critic_loss(l, ab, fake, real_scores, fake_scores)
+            g_adv = obj.g_loss(fake_scores)
+            if obj.pull_away:
+                g_adv += obj.pull_away * losses.pull_away(fake_embedding)
+            reconstruction, l1 = self._reconstruction(ab, fake)
+            g_loss = self.adv_weight * g_adv + reconstruction
+        self._apply_d(d_tape, d_loss)
+        self.g_optimizer.apply(g_tape.gradient(g_loss, self.generator.trainable_variables), self.generator.trainable_variables)
+
+        extra = {}
+        if obj.is_wasserstein:
+            extra["wasserstein"] = ops.mean(real_scores) - ops.mean(fake_scores)
+        if obj.name == "ebgan":
+            extra.update(real_energy=ops.mean(real_scores), fake_energy=ops.mean(fake_scores))
+        return self._track(g_loss=g_loss, l1=l1, d_loss=d_loss, g_adv=g_adv, **extra)
+
+    def _track(self, **values):
+        for name, value in values.items():
+            self.trackers[name].update_state(value)
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    def test_step(self, data):
+        l, ab = data
+        fake = self.generator(l, training=False)
+        self.val_trackers["l1"].update_state(losses.l1(ab, fake))
+        self.val_trackers["ab_mean"].update_state(ops.mean(ops.abs(fake)))
+        self.val_trackers["ab_mean_true"].update_state(ops.mean(ops.abs(ab)))
+        return {name: tracker.result() for name, tracker in self.val_trackers.items()}

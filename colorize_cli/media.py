@@ -1,0 +1,132 @@
+"""Image files in and out: decoding, format constraints, output planning and atomic writes.
+
+Only this module touches the file system for photos. Arrays are OpenCV-ordered (gray, BGR, BGRA),
+uint8 or uint16, exactly as decoded."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from colorize_cli.data import IMAGE_EXTENSIONS
+from colorize_cli.errors import ColorizeError
+
+# formats whose encoders accept 16 bits / an alpha channel (OpenCV's writers)
+SIXTEEN_BIT = {".png", ".tif", ".tiff"}
+ALPHA = {".png", ".tif", ".tiff", ".webp"}
+JPEG_QUALITY = 95
+
+
+class ImageReadError(ColorizeError):
+    pass
+
+
+def read_image(path: Path) -> np.ndarray:
+    """Decode an image file keeping bit depth and alpha (JPEGs get their EXIF orientation applied)."""
+    path = Path(path)
+    try:
+        raw = np.fromfile(path, dtype=np.uint8)  # np.fromfile handles non-ASCII names, cv2.imread does not
+    except IsADirectoryError:
+        raise ImageReadError(f"{path}: is a directory, not an image") from None
+    except OSError as exc:
+        raise ImageReadError(f"{path}: cannot read ({exc.strerror or exc}); check the path and its permissions") from None
+    if raw.size == 0:
+        raise ImageReadError(f"{path}: empty file (0 bytes); re-copy or re-scan it")
+    is_jpeg = raw[:2].tobytes() == b"\xff\xd8"
+    # IMREAD_UNCHANGED keeps 16 bits and alpha but ignores EXIF rotation; JPEGs have neither, so
+    # they are read with ANYCOLOR|ANYDEPTH, which does apply the orientation tag
+    flags = cv2.IMREAD_ANYCOLOR | cv2.IMREAD_ANYDEPTH if is_jpeg else cv2.IMREAD_UNCHANGED
+    image = cv2.imdecode(raw, flags)
+    if image is None or image.size == 0:
+        raise ImageReadError(f"{path}: not a decodable image (corrupt, truncated or another kind of file); skip or replace it")
+    if image.dtype.kind == "f":  # float TIFF/EXR: assume [0, 1], keep precision in 16 bits
+        image = (np.clip(image, 0, 1) * 65535 + 0.5).astype(np.uint16)
+    elif image.dtype not in (np.uint8, np.uint16):
+        image = cv2.convertScaleAbs(image)
+    return image
+
+
+def fit_to_format(image: np.ndarray, suffix: str) -> np.ndarray:
+    """Drop what the output format cannot store: alpha for JPEG/BMP, 16 bits for JPEG/WebP/BMP."""
+    suffix = suffix.lower()
+    if image.ndim == 3 and image.shape[2] == 4 and suffix not in ALPHA:
+        image = image[:, :, :3]
+    if image.dtype == np.uint16 and suffix not in SIXTEEN_BIT:
+        image = (image >> 8).astype(np.uint8)
+    return image
+
+
+def write_image(path: Path, image: np.ndarray) -> None:
+    """Encode and write atomically: a temporary file in the target folder, then a rename, so a
+    crash or kill leaves either no file or a complete one."""
+    path = Path(path)
+    image = fit_to_format(image, path.suffix)
+    params = [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY] if path.suffix.lower() in (".jpg", ".jpeg") else []
+    try:
+        ok, encoded = cv2.imencode(path.suffix, np.ascontiguousarray(image), params)
+    except cv2.error:
+        ok = False
+    if not ok:
+        raise ColorizeError(f"{path}: OpenCV cannot write {path.suffix!r} files; choose another --format (jpg, png, tif, webp)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(encoded.tobytes())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@dataclass(frozen=True)
+class Job:
+    source: Path
+    target: Path
+
+
+def plan(inputs: list[Path], output: Path | None, suffix: str = "_color", fmt: str | None = None) -> list[Job]:
+    """Map inputs to output paths.
+
+    - a file is written beside itself as NAME{suffix}.EXT, or to `output` (a file name with an
+      image extension, or a folder where it keeps its name);
+    - a folder is walked recursively and mirrored under `output` (default FOLDER{suffix}/).
+    `fmt` (jpg, png, ...) changes every output's extension. Inputs are never targets."""
+    ext = None if fmt is None else "." + fmt.lower().lstrip(".")
+    if ext is not None and ext not in IMAGE_EXTENSIONS:
+        raise ColorizeError(f"--format {fmt!r} is not an image format; use one of {', '.join(sorted(e[1:] for e in IMAGE_EXTENSIONS))}")
+    output_is_file = output is not None and output.suffix.lower() in IMAGE_EXTENSIONS and not output.is_dir()
+    if output_is_file and (len(inputs) != 1 or inputs[0].is_dir()):
+        raise ColorizeError(f"-o {output}: a single output file needs a single input file; give a folder instead")
+    jobs = []
+    for source in inputs:
+        if source.is_dir():
+            root = output or source.with_name(source.name + suffix)
+            for file in _walk(source):
+                target = root / file.relative_to(source)
+                jobs.append(Job(file, target.with_suffix(ext) if ext else target))
+        elif output_is_file:
+            jobs.append(Job(source, output))
+        else:
+            name = source.name if output else f"{source.stem}{suffix}{source.suffix}"
+            target = (output or source.parent) / name
+            jobs.append(Job(source, target.with_suffix(ext) if ext else target))
+    sources = {j.source.resolve() for j in jobs}
+    for job in jobs:
+        if job.target.resolve() in sources:
+            raise ColorizeError(f"{job.target}: output would overwrite an input; choose another -o or --suffix")
+    return jobs
+
+
+def _walk(folder: Path) -> list[Path]:
+    files = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        files += [Path(dirpath) / f for f in sorted(filenames)
+                  if Path(f).suffix.lower() in IMAGE_EXTENSIONS and not f.startswith(".")]
+    return files

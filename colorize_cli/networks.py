@@ -1,0 +1,153 @@
+"""Keras 3 network builders (functional API, width-parameterised).
+
+Every generator maps a normalised L image (N, S, S, 1) to normalised ab (N, S, S, 2) in [-1, 1];
+every discriminator takes the pair (L, ab). Builders are plain functions, looked up by name in
+`BUILDERS`, so a card in the registry can say {"arch": "unet", "width": 16} and be rebuilt.
+"""
+
+from __future__ import annotations
+
+import math
+
+from colorize_cli._keras import keras
+
+layers = keras.layers
+
+BN_EPSILON = 1e-5  # the reference implementations use 1e-5, Keras defaults to 1e-3
+BN_MOMENTUM = 0.9
+INIT = keras.initializers.RandomNormal(mean=0.0, stddev=0.02)  # DCGAN / pix2pix init
+GAMMA_INIT = keras.initializers.RandomNormal(mean=1.0, stddev=0.02)
+
+
+def _bn(name: str):
+    return layers.BatchNormalization(epsilon=BN_EPSILON, momentum=BN_MOMENTUM, gamma_initializer=GAMMA_INIT, name=name)
+
+
+def _depth_for(input_size: int) -> int:
+    depth = int(round(math.log2(input_size)))
+    if 2**depth != input_size or depth < 5:
+        raise ValueError(f"U-Net input size must be a power of two >= 32, got {input_size}")
+    return depth
+
+
+def unet_generator(input_size: int = 256, width: int = 64, dropout: float = 0.5, name: str = "generator"):
+    """pix2pix U-Net: log2(S) stride-2 k4 convs down to 1x1, mirrored transposed convs up, a skip
+    from every encoder level, dropout in the three innermost decoder blocks, tanh output.
+
+    At S=256 and width=64 this is pix2pix's `unet_256` (channels 64-128-256-512x5)."""
+    depth = _depth_for(input_size)
+    channels = [width * min(2**i, 8) for i in range(depth)]
+    inputs = keras.Input((input_size, input_size, 1), name="l")
+    x = inputs
+    skips = []
+    for i, ch in enumerate(channels):
+        x = layers.Conv2D(ch, 4, strides=2, padding="same", use_bias=False, kernel_initializer=INIT, name=f"enc{i + 1}")(x)
+        # no norm on the first layer (pix2pix) nor on the 1x1 bottleneck, where batch statistics
+        # of a single pixel would zero the activations at batch size 1
+        if 0 < i < depth - 1:
+            x = _bn(f"enc{i + 1}_bn")(x)
+        x = layers.LeakyReLU(0.2, name=f"enc{i + 1}_act")(x)
+        skips.append(x)
+    for i, ch in enumerate(reversed(channels[:-1])):
+        x = layers.Conv2DTranspose(ch, 4, strides=2, padding="same", use_bias=False, kernel_initializer=INIT, name=f"dec{i + 1}")(x)
+        x = _bn(f"dec{i + 1}_bn")(x)
+        if i < 3 and dropout > 0:
+            x = layers.Dropout(dropout, name=f"dec{i + 1}_drop")(x)
+        x = layers.ReLU(name=f"dec{i + 1}_act")(x)
+        x = layers.Concatenate(name=f"dec{i + 1}_skip")([x, skips[depth - 2 - i]])
+    x = layers.Conv2DTranspose(2, 4, strides=2, padding="same", kernel_initializer=INIT, name="out")(x)
+    outputs = layers.Activation("tanh", name="ab", dtype="float32")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def colorful_generator(input_size: int = 256, width: int = 64, name: str = "generator"):
+    """Colorful Image Colorization trunk (Zhang et al. 2016, ECCV16 wiring: dilation 2 in blocks 5-6)
+    adapted to regress ab: a 1x1 conv to 2 channels with tanh at 1/4 resolution, then bilinear x4
+    inside the model. Each block ends in BatchNorm after its last ReLU, as in the original."""
+    if input_size % 8:
+        raise ValueError(f"colorful input size must be a multiple of 8, got {input_size}")
+    w = width
+    # (convs, channels, stride of last conv, dilation)
+    blocks = [(2, w, 2, 1), (2, 2 * w, 2, 1), (3, 4 * w, 2, 1), (3, 8 * w, 1, 1),
+              (3, 8 * w, 1, 2), (3, 8 * w, 1, 2), (3, 8 * w, 1, 1)]
+    inputs = keras.Input((input_size, input_size, 1), name="l")
+    x = inputs
+    for b, (n, ch, stride, dilation) in enumerate(blocks, start=1):
+        for j in range(1, n + 1):
+            s = stride if j == n else 1
+            x = layers.Conv2D(ch, 3, strides=s, padding="same", dilation_rate=dilation, activation="relu", name=f"conv{b}_{j}")(x)
+        x = _bn(f"conv{b}_bn")(x)
+    x = layers.Conv2DTranspose(4 * w, 4, strides=2, padding="same", activation="relu", name="conv8_1")(x)
+    x = layers.Conv2D(4 * w, 3, padding="same", activation="relu", name="conv8_2")(x)
+    x = layers.Conv2D(4 * w, 3, padding="same", activation="relu", name="conv8_3")(x)
+    x = layers.Conv2D(2, 1, activation="tanh", name="ab_quarter")(x)
+    outputs = layers.UpSampling2D(4, interpolation="bilinear", name="ab", dtype="float32")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def patch_discriminator(input_size: int = 256, width: int = 64, norm: str | None = "batch", name: str = "discriminator"):
+    """70x70 PatchGAN conditioned on L: (L, ab) -> one raw score per overlapping 70x70 patch
+    (30x30 for a 256 input). `norm`: "batch" (GAN/LSGAN), None (WGAN critic), "layer" (WGAN-GP:
+    per-sample LayerNorm over H, W, C, because batch statistics break the per-sample penalty)."""
+    if norm not in ("batch", "layer", None):
+        raise ValueError(f"norm must be 'batch', 'layer' or None, got {norm!r}")
+    l_in = keras.Input((input_size, input_size, 1), name="l")
+    ab_in = keras.Input((input_size, input_size, 2), name="ab")
+    x = layers.Concatenate(name="l_ab")([l_in, ab_in])
+
+    def normalize(tensor, tag):
+        if norm == "batch":
+            return _bn(f"{tag}_bn")(tensor)
+        if norm == "layer":
+            return layers.LayerNormalization(axis=[1, 2, 3], epsilon=BN_EPSILON, name=f"{tag}_ln")(tensor)
+        return tensor
+
+    for i, (ch, stride) in enumerate([(width, 2), (2 * width, 2), (4 * width, 2), (8 * width, 1)], start=1):
+        if stride == 1:
+            x = layers.ZeroPadding2D(1, name=f"c{i}_pad")(x)
+        x = layers.Conv2D(ch, 4, strides=stride, padding="same" if stride == 2 else "valid",
+                          use_bias=(i == 1 or norm is None), kernel_initializer=INIT, name=f"c{i}")(x)
+        if i > 1:
+            x = normalize(x, f"c{i}")
+        x = layers.LeakyReLU(0.2, name=f"c{i}_act")(x)
+    x = layers.ZeroPadding2D(1, name="c5_pad")(x)
+    outputs = layers.Conv2D(1, 4, padding="valid", kernel_initializer=INIT, name="score", dtype="float32")(x)
+    return keras.Model([l_in, ab_in], outputs, name=name)
+
+
+def energy_discriminator(input_size: int = 256, width: int = 64, conditional: bool = False, name: str = "discriminator"):
+    """EBGAN auto-encoder discriminator: reconstructs ab (or, if `conditional`, sees [L, ab]);
+    outputs (reconstruction, embedding). The energy is the reconstruction error; the embedding
+    feeds the optional pull-away term. Four k4 s2 convs down, four transposed convs up, tanh."""
+    l_in = keras.Input((input_size, input_size, 1), name="l")
+    ab_in = keras.Input((input_size, input_size, 2), name="ab")
+    x = layers.Concatenate(name="l_ab")([l_in, ab_in]) if conditional else ab_in
+    for i, ch in enumerate([width, 2 * width, 4 * width, 8 * width], start=1):
+        x = layers.Conv2D(ch, 4, strides=2, padding="same", use_bias=(i == 1), kernel_initializer=INIT, name=f"enc{i}")(x)
+        if i > 1:
+            x = _bn(f"enc{i}_bn")(x)
+        x = layers.LeakyReLU(0.2, name=f"enc{i}_act")(x)
+    embedding = x
+    for i, ch in enumerate([4 * width, 2 * width, width], start=1):
+        x = layers.Conv2DTranspose(ch, 4, strides=2, padding="same", use_bias=False, kernel_initializer=INIT, name=f"dec{i}")(x)
+        x = _bn(f"dec{i}_bn")(x)
+        x = layers.LeakyReLU(0.2, name=f"dec{i}_act")(x)
+    x = layers.Conv2DTranspose(2, 4, strides=2, padding="same", kernel_initializer=INIT, name="dec_out")(x)
+    reconstruction = layers.Activation("tanh", name="reconstruction", dtype="float32")(x)
+    return keras.Model([l_in, ab_in], [reconstruction, embedding], name=name)
+
+
+GENERATORS = {"unet": unet_generator, "colorful": colorful_generator}
+DISCRIMINATORS = {"patch": patch_discriminator, "energy": energy_discriminator}
+
+
+def build_generator(arch: str, **kwargs):
+    if arch not in GENERATORS:
+        raise ValueError(f"unknown generator architecture {arch!r}; known: {', '.join(GENERATORS)}")
+    return GENERATORS[arch](**kwargs)
+
+
+def build_discriminator(arch: str, **kwargs):
+    if arch not in DISCRIMINATORS:
+        raise ValueError(f"unknown discriminator architecture {arch!r}; known: {', '.join(DISCRIMINATORS)}")
+    return DISCRIMINATORS[arch](**kwargs)

@@ -1,0 +1,117 @@
+"""Colorizer: a loaded model plus the full-resolution colour path, for single images and streams.
+
+The network always runs at its fixed input size on a batch of L channels; everything at full
+resolution (L extraction, ab up-sampling, LAB->BGR, encoding) is OpenCV work done in worker threads
+while the model runs (OpenCV and TensorFlow both release the GIL)."""
+
+from __future__ import annotations
+
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+
+from colorize_cli import colorspace, registry
+
+
+class Colorizer:
+    """`Colorizer("lsgan").colorize(rgb)` -> colourised RGB array (same size, dtype and alpha)."""
+
+    def __init__(self, model: str = registry.DEFAULT_MODEL, batch_size: int = 8, workers: int = 2):
+        from colorize_cli._keras import tf
+
+        self.generator, self.card = registry.load_generator(model)
+        self.size, self.norm = self.card.input_size, self.card.norm
+        self.batch_size, self.workers = max(1, batch_size), max(1, workers)
+        spec = tf.TensorSpec([None, self.size, self.size, 1], tf.float32)
+        # a compiled graph with a fixed signature: ~3x faster per call than model.predict
+        self._predict = tf.function(lambda x: self.generator(x, training=False), input_signature=[spec])
+
+    @property
+    def name(self) -> str:
+        return self.card.name
+
+    def predict_ab(self, l_batch: np.ndarray) -> np.ndarray:
+        """(N, S, S, 1) normalised L -> (N, S, S, 2) normalised ab."""
+        return self._predict(np.asarray(l_batch, dtype=np.float32)).numpy()
+
+    # -- the two halves of the full-resolution path -------------------------------------------
+    def prepare(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """OpenCV-ordered image -> (full-resolution L, network input)."""
+        lightness = colorspace.lightness(image)
+        return lightness, colorspace.model_input(lightness, self.size, self.norm)
+
+    def finish(self, image: np.ndarray, lightness: np.ndarray, ab_norm: np.ndarray) -> np.ndarray:
+        """Merge predicted ab with the original L; same size, bit depth and alpha as `image` (BGR order)."""
+        return colorspace.finish_like(colorspace.merge_ab(lightness, ab_norm, self.norm), image)
+
+    def colorize_bgr(self, image: np.ndarray) -> np.ndarray:
+        lightness, net_input = self.prepare(image)
+        return self.finish(image, lightness, self.predict_ab(net_input[None])[0])
+
+    def colorize(self, image: np.ndarray) -> np.ndarray:
+        """Gray (H, W), RGB or RGBA array (uint8/uint16/float in [0, 1]) -> colourised RGB(A) array."""
+        image = np.asarray(image)
+        if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (1, 3, 4)):
+            raise ValueError(f"expected a gray (H, W), RGB (H, W, 3) or RGBA (H, W, 4) image, got shape {image.shape}")
+        if image.dtype.kind == "f":
+            image = (np.clip(image, 0, 1) * 65535 + 0.5).astype(np.uint16)
+        elif image.dtype not in (np.uint8, np.uint16):
+            raise ValueError(f"expected uint8, uint16 or float pixels, got {image.dtype}")
+        swapped = image[:, :, [2, 1, 0, 3][: image.shape[2]]] if image.ndim == 3 and image.shape[2] >= 3 else image
+        out = self.colorize_bgr(np.ascontiguousarray(swapped))
+        return out[:, :, [2, 1, 0, 3][: out.shape[2]]]
+
+    # -- many images, pipelined ---------------------------------------------------------------------
+    def run(self, jobs: Iterable, load: Callable, save: Callable) -> Iterator[tuple[object, BaseException | None]]:
+        """Colorize a stream of jobs: `load(job) -> image` and `save(job, image)` run in worker threads,
+        the model sees batches. Yields `(job, None)` on success or `(job, error)` in input order;
+        one failing job never stops the others."""
+        jobs = iter(jobs)
+        lookahead = 2 * self.batch_size
+        with ThreadPoolExecutor(self.workers) as pool:
+            loading: deque = deque()
+            saving: deque = deque()
+
+            def load_and_prepare(job):
+                image = load(job)
+                return (image, *self.prepare(image))
+
+            def finish_and_save(job, image, lightness, ab):
+                save(job, self.finish(image, lightness, ab))
+
+            def refill():
+                while len(loading) < lookahead:
+                    job = next(jobs, _END)
+                    if job is _END:
+                        return
+                    loading.append((job, pool.submit(load_and_prepare, job)))
+
+            refill()
+            while loading or saving:
+                batch = []
+                while loading and len(batch) < self.batch_size:
+                    job, future = loading.popleft()
+                    try:
+                        batch.append((job, *future.result()))
+                    except Exception as exc:  # reported per job by the caller
+                        saving.append((job, _failed(exc)))
+                refill()
+                if batch:
+                    ab = self.predict_ab(np.stack([item[3] for item in batch]))
+                    for (job, image, lightness, _), ab_one in zip(batch, ab):
+                        saving.append((job, pool.submit(finish_and_save, job, image, lightness, ab_one)))
+                # hand back finished work in order; wait only when too much is in flight or input is done
+                while saving and (saving[0][1].done() or len(saving) > lookahead or not loading):
+                    job, future = saving.popleft()
+                    yield job, future.exception()
+
+
+_END = object()
+
+
+def _failed(exc: BaseException) -> Future:
+    future: Future = Future()
+    future.set_exception(exc)
+    return future

@@ -1,0 +1,187 @@
+"""Models by name. A card (dataclass, saved as `<name>.json` beside `<name>.keras`) ties the weights
+to everything needed to use and reproduce them: architecture, input size, normalisation,
+training objective and loss weights, optimiser, metrics and the data it was trained on.
+
+Built-in names always exist (so `colorize train --model wgan` knows its recipe); a card file in a
+models directory adds weights and measurements, or registers a user's exported model."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from colorize_cli.colorspace import Normalization
+from colorize_cli.errors import ColorizeError
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+BUNDLED_DIRS = [PACKAGE_DIR.parent / "models", PACKAGE_DIR / "bundled_models"]  # source checkout, wheel
+DEFAULT_MODEL = "lsgan"
+
+
+class UnknownModelError(ColorizeError, KeyError):
+    def __init__(self, name: str, known: list[str]):
+        close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+        hint = f"did you mean {', '.join(repr(c) for c in close)}? " if close else ""
+        super().__init__(f"unknown model {name!r}: {hint}known models: {', '.join(known)}; "
+                         f"or pass a path to a .keras file")
+
+    def __str__(self):  # KeyError would quote the message
+        return self.args[0]
+
+
+@dataclass
+class ModelCard:
+    name: str
+    description: str = ""
+    arch: str = "unet"  # generator builder in networks.GENERATORS
+    input_size: int = 256
+    width: int = 64
+    objective: str = "lsgan"  # key of gan.OBJECTIVES
+    adv: float = 1.0  # generator loss = adv * L_adv + l1 * L1 + l2 * L2 (normalised ab)
+    l1: float = 100.0
+    l2: float = 0.0
+    d_width: int = 64
+    optimizer: dict = field(default_factory=lambda: {"name": "adam", "lr": 2e-4, "beta_1": 0.5, "beta_2": 0.999})
+    objective_options: dict = field(default_factory=dict)  # overrides of gan.Objective fields
+    normalization: dict = field(default_factory=lambda: dataclasses.asdict(Normalization()))
+    weights: str | None = None  # file name of the .keras model, relative to the card
+    sha256: str | None = None
+    metrics: dict = field(default_factory=dict)
+    training: dict = field(default_factory=dict)
+    path: Path | None = field(default=None, compare=False, repr=False)  # the card file, when loaded from one
+
+    @property
+    def weights_path(self) -> Path | None:
+        if not (self.weights and self.path):
+            return None
+        return self.path.parent / self.weights
+
+    @property
+    def has_weights(self) -> bool:
+        return bool(self.weights_path and self.weights_path.is_file())
+
+    @property
+    def norm(self) -> Normalization:
+        return Normalization(**self.normalization)
+
+    def to_json(self) -> str:
+        data = dataclasses.asdict(self)
+        data.pop("path")
+        return json.dumps(data, indent=2) + "\n"
+
+    @classmethod
+    def from_file(cls, path: Path) -> "ModelCard":
+        try:
+            data = json.loads(Path(path).read_text())
+        except (OSError, ValueError) as exc:
+            raise ColorizeError(f"{path}: cannot read model card ({exc}); delete or fix the file") from None
+        known = {f.name for f in dataclasses.fields(cls)} - {"path"}
+        card = cls(**{k: v for k, v in data.items() if k in known})
+        card.path = Path(path)
+        return card
+
+
+_ADAM_PIX2PIX = {"name": "adam", "lr": 2e-4, "beta_1": 0.5, "beta_2": 0.999}
+BUILTIN = {
+    "colorful": ModelCard("colorful", "Colorful Image Colorization CNN (Zhang et al. 2016) regressing ab with L1",
+                          arch="colorful", width=64, objective="regression", adv=0.0, l1=1.0,
+                          optimizer={"name": "adam", "lr": 1e-3, "beta_1": 0.9, "beta_2": 0.999}),
+    "gan": ModelCard("gan", "pix2pix U-Net + PatchGAN, cross-entropy GAN + 100*L1", objective="gan", optimizer=_ADAM_PIX2PIX),
+    "lsgan": ModelCard("lsgan", "pix2pix U-Net + PatchGAN, least-squares GAN + 100*L1", objective="lsgan", optimizer=_ADAM_PIX2PIX),
+    "ebgan": ModelCard("ebgan", "pix2pix U-Net + auto-encoder discriminator, energy-based GAN + 100*L1", objective="ebgan",
+                       optimizer=_ADAM_PIX2PIX),
+    "wgan": ModelCard("wgan", "pix2pix U-Net + PatchGAN critic (no BN), Wasserstein GAN with weight clipping + 100*L1",
+                      objective="wgan", optimizer={"name": "rmsprop", "lr": 5e-5, "rho": 0.9}),
+    "wgan-gp": ModelCard("wgan-gp", "pix2pix U-Net + PatchGAN critic (LayerNorm), WGAN with gradient penalty + 100*L1",
+                         objective="wgan-gp", optimizer={"name": "adam", "lr": 1e-4, "beta_1": 0.0, "beta_2": 0.9}),
+}
+
+
+def models_dirs() -> list[Path]:
+    """Where cards and weights are looked up: $COLORIZE_MODELS_DIR first (user models, exports), then the bundled ones."""
+    dirs = [Path(os.environ["COLORIZE_MODELS_DIR"])] if os.environ.get("COLORIZE_MODELS_DIR") else []
+    return dirs + [d for d in BUNDLED_DIRS if d.is_dir()]
+
+
+def user_models_dir() -> Path:
+    """Where `train`/`export` write models unless told otherwise."""
+    return models_dirs()[0] if os.environ.get("COLORIZE_MODELS_DIR") else BUNDLED_DIRS[0]
+
+
+def list_models() -> dict[str, ModelCard]:
+    """Every known model by name: built-in recipes, overlaid by card files (earlier directories win)."""
+    cards = {name: dataclasses.replace(card) for name, card in BUILTIN.items()}
+    for directory in reversed(models_dirs()):
+        for card_file in sorted(directory.glob("*.json")):
+            card = ModelCard.from_file(card_file)
+            cards[card.name] = card
+    return cards
+
+
+def get_card(name: str) -> ModelCard:
+    cards = list_models()
+    if name not in cards:
+        raise UnknownModelError(name, sorted(cards))
+    return cards[name]
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def load_keras_model(path: Path):
+    """Load a .keras file in Keras safe mode: a file with Lambda layers or custom code is refused."""
+    from colorize_cli._keras import keras
+
+    path = Path(path)
+    if not path.is_file():
+        raise ColorizeError(f"{path}: model file not found; check the path or run `colorize models`")
+    try:
+        return keras.saving.load_model(path, compile=False, safe_mode=True)
+    except ValueError as exc:
+        if "safe_mode" in str(exc) or "lambda" in str(exc).lower():
+            raise ColorizeError(f"{path}: refused to load: the file contains executable code (a Lambda layer); "
+                                f"only load model files you trust, rebuilt without Lambda layers") from None
+        raise ColorizeError(f"{path}: not a usable Keras model ({str(exc).splitlines()[0]})") from None
+    except Exception as exc:  # zip/h5 corruption surfaces as many different types
+        raise ColorizeError(f"{path}: cannot load model ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
+                            f"re-export or re-download it") from None
+
+
+def resolve(model: str) -> tuple[ModelCard, Path]:
+    """A model name or a path to a .keras file -> (card, weights path), checking the card's checksum."""
+    as_path = Path(model)
+    if model.endswith(".keras") or as_path.is_file():
+        sidecar = as_path.with_suffix(".json")
+        card = ModelCard.from_file(sidecar) if sidecar.is_file() else ModelCard(name=as_path.stem, weights=as_path.name)
+        card.path = sidecar
+        return card, as_path
+    card = get_card(model)
+    if not card.has_weights:
+        raise ColorizeError(f"model {model!r} has no trained weights here; train it with "
+                            f"`colorize train DATA --model {model}` or pick one marked in `colorize models`")
+    if card.sha256 and file_sha256(card.weights_path) != card.sha256:
+        raise ColorizeError(f"{card.weights_path}: checksum does not match its card {card.path.name}; "
+                            f"the file is corrupt or was replaced: reinstall or re-export it")
+    return card, card.weights_path
+
+
+def load_generator(model: str = DEFAULT_MODEL):
+    """(keras generator, card) for a registered name or a .keras path."""
+    card, path = resolve(model)
+    generator = load_keras_model(path)
+    shape = generator.input_shape
+    if len(shape) != 4 or shape[-1] != 1 or generator.output_shape[-1] != 2 or shape[1] is None or shape[1] != shape[2]:
+        raise ColorizeError(f"{path}: not a colorization model: expected input (N, S, S, 1) and output (N, S, S, 2), "
+                            f"got {shape} -> {generator.output_shape}")
+    card.input_size = int(shape[1])
+    return generator, card

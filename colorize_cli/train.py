@@ -1,0 +1,250 @@
+"""Training: config -> data -> ColorGAN -> fit -> checkpoints, samples, metrics -> exported model.
+
+No CLI code here; `cli.train` only turns flags into a `TrainConfig`."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import math
+import os
+import platform
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from colorize_cli import colorspace, data, gan, networks, registry
+from colorize_cli._keras import keras, tf
+from colorize_cli.errors import ColorizeError
+
+
+@dataclass
+class TrainConfig:
+    model: str = "lsgan"  # registry name: recipe defaults come from its card
+    data_dir: str = ""
+    run_dir: str = "runs/lsgan"
+    epochs: int = 10
+    steps: int | None = None  # total generator steps; overrides epochs
+    batch_size: int = 16
+    image_size: int | None = None  # None: the card's input size
+    width: int | None = None  # generator base width
+    d_width: int | None = None  # discriminator base width
+    lr: float | None = None
+    lr_decay: float = 0.5  # fraction of training, at the end, over which lr decays linearly to 0
+    adv: float | None = None
+    l1: float | None = None
+    l2: float | None = None
+    objective_options: dict = field(default_factory=dict)  # e.g. {"clip": 0.01, "margin": 0.3}
+    val_dir: str | None = None
+    seed: int = 0
+    checkpoint_every: int = 500  # steps
+    export_name: str | None = None  # default: the run directory's name
+
+    def card(self) -> registry.ModelCard:
+        """The recipe: the registry card with this config's overrides applied."""
+        base = registry.BUILTIN.get(self.model)
+        if base is None:
+            raise registry.UnknownModelError(self.model, sorted(registry.BUILTIN))
+        card = dataclasses.replace(base, metrics={}, training={}, weights=None, sha256=None)
+        for key in ("width", "d_width", "adv", "l1", "l2"):
+            if getattr(self, key) is not None:
+                setattr(card, key, getattr(self, key))
+        if self.image_size is not None:
+            card.input_size = self.image_size
+        if self.lr is not None:
+            card.optimizer = {**card.optimizer, "lr": self.lr}
+        card.objective_options = {**card.objective_options, **self.objective_options}
+        card.name = self.export_name or Path(self.run_dir).name
+        return card
+
+
+def _optimizer(spec: dict, total_steps: int, decay_fraction: float):
+    decay_start = int(total_steps * (1 - decay_fraction))
+    lr = ConstantThenLinearDecay(spec["lr"], decay_start, total_steps) if decay_fraction > 0 else spec["lr"]
+    if spec["name"] == "adam":  # TF1-era epsilons: Keras' defaults differ (METHOD pitfall 7)
+        return keras.optimizers.Adam(lr, beta_1=spec.get("beta_1", 0.9), beta_2=spec.get("beta_2", 0.999), epsilon=1e-8)
+    if spec["name"] == "rmsprop":
+        return keras.optimizers.RMSprop(lr, rho=spec.get("rho", 0.9), epsilon=1e-10)
+    raise ValueError(f"unknown optimizer {spec['name']!r}")
+
+
+@keras.saving.register_keras_serializable("colorize")
+class ConstantThenLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """lr for the first `decay_start` updates, then linearly down to 0 at `total_steps` (pix2pix)."""
+
+    def __init__(self, lr, decay_start, total_steps):
+        self.lr, self.decay_start, self.total_steps = float(lr), int(decay_start), int(total_steps)
+
+    def __call__(self, step):
+        step = keras.ops.cast(step, "float32")
+        span = max(self.total_steps - self.decay_start, 1)
+        return self.lr * (1.0 - keras.ops.clip((step - self.decay_start) / span, 0.0, 1.0))
+
+    def get_config(self):
+        return {"lr": self.lr, "decay_start": self.decay_start, "total_steps": self.total_steps}
+
+
+def build_gan(card: registry.ModelCard, total_steps: int, decay_fraction: float, seed: int = 0):
+    """ColorGAN for a card: networks from `networks`, objective from `gan.OBJECTIVES`, compiled."""
+    objective = gan.OBJECTIVES[card.objective].replace(**card.objective_options)
+    generator = networks.build_generator(card.arch, input_size=card.input_size, width=card.width)
+    discriminator = None
+    if objective.discriminator == "patch":
+        discriminator = networks.patch_discriminator(card.input_size, card.d_width, norm=objective.d_norm)
+    elif objective.discriminator == "energy":
+        discriminator = networks.energy_discriminator(card.input_size, card.d_width, conditional=objective.conditional_energy)
+    model = gan.ColorGAN(generator, discriminator, objective, adv=card.adv, l1=card.l1, l2=card.l2, seed=seed)
+    d_steps = total_steps * max(objective.critic_steps, 1)
+    model.compile(g_optimizer=_optimizer(card.optimizer, total_steps, decay_fraction),
+                  d_optimizer=_optimizer(card.optimizer, d_steps, decay_fraction) if discriminator is not None else None)
+    return model
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    """PSNR in dB between float images in [0, 1] (capped at 100 dB for identical images)."""
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return 100.0 if mse <= 1e-10 else 10 * math.log10(1.0 / mse)
+
+
+def sample_grid(l_norm: np.ndarray, ab_pred: np.ndarray, ab_true: np.ndarray, norm=colorspace.DEFAULT_NORMALIZATION):
+    """Rows of (input L | prediction | truth) as one uint8 BGR image, plus the mean RGB PSNR."""
+    rows, scores = [], []
+    for l, pred, true in zip(l_norm, ab_pred, ab_true):
+        lightness = norm.denormalize_l(l[:, :, 0])
+        gray = colorspace.merge_ab(lightness, np.zeros_like(pred), norm)
+        colour = colorspace.merge_ab(lightness, pred, norm)
+        truth = colorspace.merge_ab(lightness, true, norm)
+        scores.append(psnr(colour, truth))
+        rows.append(np.hstack([gray, colour, truth]))
+    return colorspace.from_float(np.vstack(rows), np.uint8), float(np.mean(scores))
+
+
+def write_atomic(path: Path, payload: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_bytes(payload)
+    os.replace(tmp, path)
+
+
+def export_generator(generator, card: registry.ModelCard, models_dir: Path) -> Path:
+    """Write `<name>.keras` and its card `<name>.json` atomically; returns the card path."""
+    models_dir = Path(models_dir)
+    models_dir.mkdir(parents=True, exist_ok=True)
+    weights = models_dir / f"{card.name}.keras"
+    tmp = models_dir / f".{card.name}.tmp{os.getpid()}.keras"
+    generator.save(tmp)
+    os.replace(tmp, weights)
+    card.weights, card.sha256 = weights.name, registry.file_sha256(weights)
+    card_path = models_dir / f"{card.name}.json"
+    write_atomic(card_path, card.to_json().encode())
+    card.path = card_path
+    return card_path
+
+
+def make_callbacks(run_dir: Path, model, val_arrays, card, checkpoint, checkpoint_every: int, log):
+    class RunMonitor(keras.callbacks.Callback):
+        """Per epoch: sample grid PNG, RGB PSNR on the fixed validation images, CSV row, loss plot, checkpoint."""
+
+        def __init__(self):
+            super().__init__()
+            self.start = time.time()
+            self.csv_path = run_dir / "metrics.csv"
+
+        def on_train_batch_end(self, batch, logs=None):
+            step = int(model.g_optimizer.iterations.numpy())
+            if checkpoint_every and step % checkpoint_every == 0:
+                checkpoint.save(step)
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = dict(logs or {})
+            l_val, ab_val = val_arrays
+            pred = model.generator.predict(l_val, batch_size=8, verbose=0)
+            grid, val_psnr = sample_grid(l_val[:8], pred[:8], ab_val[:8], card.norm)
+            _, full_psnr = sample_grid(l_val, pred, ab_val, card.norm)
+            cv2.imwrite(str(run_dir / "samples" / f"epoch_{epoch + 1:04d}.png"), grid)
+            row = {"epoch": epoch + 1, "step": int(model.g_optimizer.iterations.numpy()),
+                   "time_s": round(time.time() - self.start, 1), **{k: float(v) for k, v in logs.items()},
+                   "val_psnr": full_psnr, "val_ab_mean": float(np.abs(pred).mean() * card.norm.ab_scale)}
+            new = not self.csv_path.exists()
+            with open(self.csv_path, "a", newline="") as f:
+                writer = csv.DictWriter(f, fieldnames=list(row))
+                if new:
+                    writer.writeheader()
+                writer.writerow(row)
+            checkpoint.save(row["step"])
+            log(f"epoch {epoch + 1}: " + ", ".join(f"{k}={v:.4g}" for k, v in row.items() if k not in ("epoch",)))
+
+    return [RunMonitor()]
+
+
+class Checkpoint:
+    """Both networks and both optimizers in a tf.train.Checkpoint; the index file is replaced last,
+    so a kill at any moment leaves the previous checkpoint restorable."""
+
+    def __init__(self, model, run_dir: Path):
+        items = {"generator": model.generator, "g_optimizer": model.g_optimizer}
+        if model.discriminator is not None:
+            items.update(discriminator=model.discriminator, d_optimizer=model.d_optimizer)
+        self.ckpt = tf.train.Checkpoint(**items)
+        self.manager = tf.train.CheckpointManager(self.ckpt, str(run_dir / "checkpoints"), max_to_keep=2)
+
+    def restore(self) -> bool:
+        if self.manager.latest_checkpoint:
+            self.ckpt.restore(self.manager.latest_checkpoint).expect_partial()
+            return True
+        return False
+
+    def save(self, step: int):
+        self.manager.save(checkpoint_number=step)
+
+
+def train(cfg: TrainConfig, models_dir: Path | None = None, log=print) -> Path:
+    """Train per `cfg`, resuming from `cfg.run_dir` if it holds a checkpoint; export; return the card path."""
+    keras.utils.set_random_seed(cfg.seed)
+    card = cfg.card()
+    run_dir = Path(cfg.run_dir)
+    (run_dir / "samples").mkdir(parents=True, exist_ok=True)
+
+    paths = data.list_images(cfg.data_dir)
+    if not paths:
+        raise ColorizeError(f"{cfg.data_dir}: no images found (looked for {', '.join(sorted(data.IMAGE_EXTENSIONS))})")
+    scan = data.scan_images(paths)
+    log(f"{len(scan.usable)} training photos; skipped {len(scan.unreadable)} unreadable and {len(scan.grayscale)} black-and-white")
+    if cfg.val_dir:
+        train_paths, val_paths = scan.usable, data.scan_images(data.list_images(cfg.val_dir)).usable
+    else:
+        train_paths, val_paths = data.split_validation(scan.usable, seed=cfg.seed)
+    if len(train_paths) < cfg.batch_size:
+        raise ColorizeError(f"{cfg.data_dir}: only {len(train_paths)} usable photos, fewer than one batch of {cfg.batch_size}")
+
+    steps_per_epoch = max(1, len(train_paths) // cfg.batch_size)
+    total_steps = cfg.steps or steps_per_epoch * cfg.epochs
+    if cfg.steps:
+        steps_per_epoch = min(steps_per_epoch, total_steps)
+    epochs = math.ceil(total_steps / steps_per_epoch)
+
+    model = build_gan(card, total_steps, cfg.lr_decay, cfg.seed)
+    checkpoint = Checkpoint(model, run_dir)
+    start_step = 0
+    if checkpoint.restore():
+        start_step = int(model.g_optimizer.iterations.numpy())
+        log(f"resuming {run_dir} at step {start_step}")
+    (run_dir / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=2) + "\n")
+
+    dataset = data.make_dataset(train_paths, card.input_size, cfg.batch_size, augment=True, seed=cfg.seed + start_step)
+    val_arrays = data.load_arrays(val_paths[:64], card.input_size)
+    callbacks = make_callbacks(run_dir, model, val_arrays, card, checkpoint, cfg.checkpoint_every, log)
+    started = time.time()
+    model.fit(dataset, epochs=epochs, initial_epoch=start_step // steps_per_epoch, steps_per_epoch=steps_per_epoch,
+              callbacks=callbacks, verbose=2)
+    wall = time.time() - started
+
+    card.training = {
+        "data": str(cfg.data_dir), "images": len(train_paths), "image_size": card.input_size, "batch_size": cfg.batch_size,
+        "steps": int(model.g_optimizer.iterations.numpy()), "wall_time_s": round(wall), "hardware": platform.processor() or platform.machine(),
+        "seed": cfg.seed,
+    }
+    return export_generator(model.generator, card, models_dir or registry.user_models_dir())
