@@ -64,20 +64,64 @@ def from_float(image: np.ndarray, dtype: np.dtype) -> np.ndarray:
     return np.clip(image, 0.0, 1.0).astype(np.float32)
 
 
+# sRGB (D65) -> XYZ, rows X, Y, Z; the D65 white OpenCV and scikit-image use
+_RGB_TO_XYZ = np.array([[0.412453, 0.357580, 0.180423],
+                        [0.212671, 0.715160, 0.072169],
+                        [0.019334, 0.119193, 0.950227]])
+_WHITE = np.array([0.950456, 1.0, 1.088754])
+_EPSILON = (6 / 29) ** 3  # CIE: below this, f(t) is linear
+
+
+def _srgb_to_linear(values):
+    values = np.asarray(values, dtype=np.float64)
+    return np.where(values <= 0.04045, values / 12.92, ((values + 0.055) / 1.055) ** 2.4)
+
+
+@lru_cache(maxsize=2)
+def _linear_table(levels: int) -> np.ndarray:
+    """Exact linear-light value of every 8- or 16-bit code (so conversion is a table lookup)."""
+    return _srgb_to_linear(np.arange(levels) / (levels - 1)).astype(np.float32)
+
+
+def _f(t):
+    cube_root = np.cbrt(t)
+    return np.where(t > _EPSILON, cube_root, t * np.float32(1 / (3 * (6 / 29) ** 2)) + np.float32(4 / 29)).astype(np.float32)
+
+
+def _linear(image: np.ndarray) -> np.ndarray:
+    """Any supported image (uint8, uint16, float in [0, 1]) -> float32 linear light, same shape."""
+    if image.dtype == np.uint8:
+        return cv2.LUT(image, _linear_table(256)) if image.ndim == 2 or image.shape[2] <= 4 else _linear_table(256)[image]
+    if image.dtype == np.uint16:
+        return _linear_table(65536)[image]
+    return _srgb_to_linear(np.clip(image, 0, 1)).astype(np.float32)
+
+
+def _lab_from_linear(linear: np.ndarray, rgb_order: bool) -> np.ndarray:
+    matrix = _RGB_TO_XYZ / _WHITE[:, None]  # white-normalised X/Xn, Y, Z/Zn in one transform
+    if not rgb_order:
+        matrix = matrix[:, ::-1]
+    xyz = cv2.transform(np.ascontiguousarray(linear, dtype=np.float32), matrix.astype(np.float32))
+    fx, fy, fz = (_f(xyz[:, :, i]) for i in range(3))
+    return cv2.merge([116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)])
+
+
 def bgr_to_lab(bgr: np.ndarray) -> np.ndarray:
-    """float32 BGR in [0, 1] -> float32 LAB (L in [0, 100])."""
-    return cv2.cvtColor(np.ascontiguousarray(bgr, dtype=np.float32), cv2.COLOR_BGR2Lab)
+    """BGR (uint8, uint16 or float in [0, 1]) -> float32 LAB, exact to float precision.
 
-
-def lab_to_bgr(lab: np.ndarray) -> np.ndarray:
-    """float32 LAB -> float32 BGR clipped to [0, 1]."""
-    bgr = cv2.cvtColor(np.ascontiguousarray(lab, dtype=np.float32), cv2.COLOR_Lab2BGR)
-    return np.clip(bgr, 0.0, 1.0, out=bgr)
+    (OpenCV's own float RGB->Lab uses interpolated tables and is off by up to 0.6 in a/b.)"""
+    return _lab_from_linear(_linear(bgr), rgb_order=False)
 
 
 def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
-    """float32 RGB in [0, 1] -> float32 LAB."""
-    return cv2.cvtColor(np.ascontiguousarray(rgb, dtype=np.float32), cv2.COLOR_RGB2Lab)
+    """RGB (uint8, uint16 or float in [0, 1]) -> float32 LAB."""
+    return _lab_from_linear(_linear(rgb), rgb_order=True)
+
+
+def lab_to_bgr(lab: np.ndarray) -> np.ndarray:
+    """float32 LAB -> float32 BGR clipped to [0, 1] (OpenCV's inverse is accurate to ~4e-4)."""
+    bgr = cv2.cvtColor(np.ascontiguousarray(lab, dtype=np.float32), cv2.COLOR_Lab2BGR)
+    return np.clip(bgr, 0.0, 1.0, out=bgr)
 
 
 def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
@@ -88,10 +132,9 @@ def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
 
 @lru_cache(maxsize=2)
 def _gray_to_l_table(levels: int) -> np.ndarray:
-    """L for every gray level: a neutral pixel's L depends only on its value, so a lookup table
-    replaces a full colour conversion for gray sources."""
-    ramp = np.linspace(0.0, 1.0, levels, dtype=np.float32).reshape(-1, 1, 1)
-    return cv2.cvtColor(np.repeat(ramp, 3, axis=2), cv2.COLOR_BGR2Lab)[:, 0, 0].copy()
+    """L of every gray level: a neutral pixel's L depends only on its value (Y = linear value),
+    so gray sources need a lookup, not a colour conversion."""
+    return (116 * _f(_linear_table(levels)) - 16).astype(np.float32)
 
 
 def lightness(image: np.ndarray) -> np.ndarray:
@@ -100,17 +143,18 @@ def lightness(image: np.ndarray) -> np.ndarray:
         image = image[:, :, 0]
     if image.ndim == 2:
         if image.dtype == np.uint8:
-            return _gray_to_l_table(256)[image]
+            return cv2.LUT(image, _gray_to_l_table(256))
         if image.dtype == np.uint16:
             return _gray_to_l_table(65536)[image]
-        gray = to_float(image)
-        return bgr_to_lab(cv2.merge([gray, gray, gray]))[:, :, 0]
-    return bgr_to_lab(to_float(image[:, :, :3]))[:, :, 0]
+        return 116 * _f(_linear(image)) - 16
+    # only Y is needed for L: one weighted sum instead of a full LAB conversion
+    luminance = cv2.transform(_linear(image[:, :, :3]), _RGB_TO_XYZ[1:2, ::-1].astype(np.float32))
+    return 116 * _f(luminance[:, :, 0] if luminance.ndim == 3 else luminance) - 16
 
 
 def bgr_to_gray_lab(bgr: np.ndarray) -> np.ndarray:
     """What a colour photo looks like to the colorizer: its own L with ab = 0, as BGR float."""
-    lab = bgr_to_lab(to_float(bgr))
+    lab = bgr_to_lab(bgr)
     lab[:, :, 1:] = 0.0
     return lab_to_bgr(lab)
 

@@ -50,7 +50,7 @@ def _check(path: Path) -> str:
     if image is None or image.size == 0:
         return "unreadable"
     small = cv2.resize(image, (64, 64), interpolation=cv2.INTER_AREA)
-    ab = colorspace.bgr_to_lab(colorspace.to_float(small))[:, :, 1:]
+    ab = colorspace.bgr_to_lab(small)[:, :, 1:]
     return "grayscale" if float(np.hypot(ab[..., 0], ab[..., 1]).mean()) < MIN_CHROMA else "usable"
 
 
@@ -96,7 +96,7 @@ def load_pair(path, size: int, seed: int, augment: bool, norm=colorspace.DEFAULT
         image = image[y0:y0 + side, x0:x0 + side]
     shrinking = image.shape[0] >= size and image.shape[1] >= size
     image = cv2.resize(np.ascontiguousarray(image), (size, size), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC)
-    lab = colorspace.bgr_to_lab(colorspace.to_float(image))
+    lab = colorspace.bgr_to_lab(image)
     return norm.normalize_l(lab[:, :, :1]), norm.normalize_ab(lab[:, :, 1:])
 
 

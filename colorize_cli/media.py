@@ -113,7 +113,10 @@ def plan(inputs: list[Path], output: Path | None, suffix: str = "_color", fmt: s
         elif output_is_file:
             jobs.append(Job(source, output))
         else:
-            name = source.name if output else f"{source.stem}{suffix}{source.suffix}"
+            # a file without an image extension (named explicitly) is written as PNG
+            own_ext = source.suffix if source.suffix.lower() in IMAGE_EXTENSIONS else source.suffix + ".png"
+            stem = source.name[: len(source.name) - len(source.suffix)] if source.suffix else source.name
+            name = f"{stem}{own_ext}" if output else f"{stem}{suffix}{own_ext}"
             target = (output or source.parent) / name
             jobs.append(Job(source, target.with_suffix(ext) if ext else target))
     sources = {j.source.resolve() for j in jobs}

@@ -1,0 +1,149 @@
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from colorize_cli.cli import app
+from conftest import gradient_bgr
+
+runner = CliRunner()
+
+
+def invoke(*args):
+    return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture
+def photo(tmp_path):
+    path = tmp_path / "x.jpg"
+    cv2.imwrite(str(path), cv2.cvtColor(gradient_bgr(), cv2.COLOR_BGR2GRAY))
+    return path
+
+
+@pytest.mark.parametrize("args", [["{p}", "-m", "tiny"], ["-m", "tiny", "{p}"], ["--model", "tiny", "{p}"],
+                                  ["colorize", "-m", "tiny", "{p}"]])
+def test_default_command_routing(photo, args):
+    result = invoke(*[a.format(p=photo) for a in args])
+    assert result.exit_code == 0, result.output
+    out = cv2.imread(str(photo.with_name("x_color.jpg")))
+    assert out.shape == (48, 64, 3)
+
+
+def test_file_named_like_a_subcommand_is_colorized(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "models").write_bytes(cv2.imencode(".png", gradient_bgr())[1].tobytes())
+    assert invoke("-m", "tiny", "models").exit_code == 0
+    assert (tmp_path / "models_color.png").is_file()
+    (tmp_path / "models_color.png").unlink()
+    assert invoke("--", "models", "-m", "tiny").exit_code == 0
+    assert (tmp_path / "models_color.png").is_file()
+
+
+def test_models_lists_registry_and_marks_weights():
+    result = invoke("models")
+    assert result.exit_code == 0
+    for name in ("colorful", "gan", "lsgan", "ebgan", "wgan", "wgan-gp", "tiny"):
+        assert name in result.output
+
+
+def test_output_keeps_size_and_is_written_beside_input(photo):
+    assert invoke(photo, "-m", "tiny").exit_code == 0
+    assert cv2.imread(str(photo.with_name("x_color.jpg"))).shape[:2] == (48, 64)
+    assert cv2.imread(str(photo), cv2.IMREAD_UNCHANGED).ndim == 2  # input untouched
+
+
+def test_explicit_output_file_and_format(photo, tmp_path):
+    assert invoke(photo, "-m", "tiny", "-o", tmp_path / "out" / "y.png").exit_code == 0
+    assert (tmp_path / "out" / "y.png").is_file()
+    assert invoke(photo, "-m", "tiny", "--format", "png").exit_code == 0
+    assert photo.with_name("x_color.png").is_file()
+
+
+def test_folder_is_mirrored_and_rerun_skips(photo_folder, tmp_path):
+    out = tmp_path / "out"
+    result = invoke(photo_folder, "-m", "tiny", "-o", out)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == ["a.jpg", "c.png", "sub/b.jpg"]
+    assert cv2.imread(str(out / "sub" / "b.jpg")).shape == (40, 30, 3)
+    mtime = (out / "a.jpg").stat().st_mtime_ns
+    again = invoke(photo_folder, "-m", "tiny", "-o", out)
+    assert again.exit_code == 0 and "all 3 outputs exist" in again.output
+    assert (out / "a.jpg").stat().st_mtime_ns == mtime
+    assert invoke(photo_folder, "-m", "tiny", "-o", out, "--overwrite").exit_code == 0
+    assert (out / "a.jpg").stat().st_mtime_ns != mtime
+
+
+def test_default_folder_output_is_folder_color(photo_folder):
+    assert invoke(photo_folder, "-m", "tiny").exit_code == 0
+    assert (photo_folder.with_name("archive_color") / "sub" / "b.jpg").is_file()
+
+
+def test_corrupt_file_is_reported_and_the_rest_complete(photo_folder, tmp_path):
+    (photo_folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    (photo_folder / "empty.png").write_bytes(b"")
+    out = tmp_path / "out"
+    result = invoke(photo_folder, "-m", "tiny", "-o", out)
+    assert result.exit_code == 1
+    assert "broken.jpg: not a decodable image" in result.output
+    assert "empty.png: empty file (0 bytes)" in result.output
+    assert "3 colorized" in result.output and "2 failed" in result.output
+    assert sorted(p.name for p in out.rglob("*") if p.is_file()) == ["a.jpg", "b.jpg", "c.png"]  # no partial files
+
+
+def test_alpha_and_16_bit_are_kept(tmp_path):
+    bgra16 = np.dstack([gradient_bgr(30, 40, np.uint16), np.full((30, 40), 1234, np.uint16)])
+    cv2.imwrite(str(tmp_path / "deep.png"), bgra16)
+    assert invoke(tmp_path / "deep.png", "-m", "tiny").exit_code == 0
+    out = cv2.imread(str(tmp_path / "deep_color.png"), cv2.IMREAD_UNCHANGED)
+    assert out.shape == (30, 40, 4) and out.dtype == np.uint16
+    assert (out[:, :, 3] == 1234).all()
+
+
+def test_missing_path_is_a_usage_error_with_hint(tmp_path):
+    result = invoke(tmp_path / "nope.jpg")
+    assert result.exit_code == 2 and "nope.jpg: no such file or folder" in result.output
+    assert "did you mean the 'models' command?" in invoke("modles").output
+
+
+def test_unknown_model_lists_close_matches(photo):
+    result = invoke(photo, "-m", "lsgn")
+    assert result.exit_code == 1
+    assert "unknown model 'lsgn': did you mean 'lsgan'" in result.output
+
+
+def test_output_may_not_overwrite_input(photo):
+    result = invoke(photo, "-m", "tiny", "-o", photo)
+    assert result.exit_code == 2 and "would overwrite an input" in result.output
+
+
+def test_model_with_lambda_layer_is_refused(photo, tmp_path):
+    from colorize_cli._keras import keras
+
+    inputs = keras.Input((32, 32, 1))
+    outputs = keras.layers.Lambda(lambda t: keras.ops.concatenate([t, t], axis=-1))(inputs)
+    keras.Model(inputs, outputs).save(tmp_path / "evil.keras")
+    result = invoke(photo, "-m", tmp_path / "evil.keras")
+    assert result.exit_code == 1
+    assert "evil.keras: refused to load: the file contains executable code" in result.output
+    assert not photo.with_name("x_color.jpg").exists()
+
+
+def test_user_model_file_is_usable(photo, tiny_models_dir):
+    assert invoke(photo, "-m", tiny_models_dir / "tiny.keras").exit_code == 0
+
+
+def test_help_does_not_import_tensorflow():
+    code = ("import sys; from typer.testing import CliRunner; from colorize_cli.cli import app; "
+            "r = CliRunner().invoke(app, ['--help']); assert r.exit_code == 0, r.output; "
+            "assert 'Colorize' in r.output; print('tensorflow' in sys.modules, 'keras' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]
+
+
+def test_every_command_has_help():
+    for command in ("colorize", "models"):
+        result = invoke(command, "--help")
+        assert result.exit_code == 0 and "Usage" in result.output

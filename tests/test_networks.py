@@ -1,0 +1,44 @@
+import numpy as np
+import pytest
+
+from colorize_cli import networks, registry
+
+
+@pytest.mark.parametrize("name", sorted(registry.BUILTIN))
+def test_every_registered_generator_maps_l_to_ab(name):
+    card = registry.BUILTIN[name]
+    size = 32 if card.arch == "unet" else 64
+    generator = networks.build_generator(card.arch, input_size=size, width=4)
+    out = generator(np.zeros((2, size, size, 1), np.float32))
+    assert tuple(out.shape) == (2, size, size, 2)
+    assert np.abs(np.asarray(out)).max() <= 1.0  # tanh: |ab| <= 110 after scaling
+
+
+def test_unet_256_is_pix2pix_depth():
+    g = networks.unet_generator(256, 4)
+    assert len([l for l in g.layers if l.name.startswith("enc") and l.name[3:].isdigit()]) == 8  # down to 1x1
+
+
+@pytest.mark.parametrize("norm", ["batch", "layer", None])
+def test_patchgan_gives_30x30_scores_for_256(norm):
+    d = networks.patch_discriminator(256, 4, norm=norm)
+    assert d.output_shape == (None, 30, 30, 1)
+    has_bn = any("BatchNormalization" in type(l).__name__ for l in d.layers)
+    assert has_bn == (norm == "batch")
+
+
+def test_energy_discriminator_reconstructs_ab():
+    d = networks.energy_discriminator(64, 4)
+    recon, embedding = d([np.zeros((2, 64, 64, 1), np.float32), np.zeros((2, 64, 64, 2), np.float32)])
+    assert tuple(recon.shape) == (2, 64, 64, 2) and tuple(embedding.shape) == (2, 4, 4, 32)
+
+
+def test_colorful_predicts_at_quarter_resolution_then_upsamples():
+    g = networks.colorful_generator(64, 4)
+    assert g.get_layer("ab_quarter").output.shape[1:3] == (16, 16)
+    assert g.output_shape == (None, 64, 64, 2)
+
+
+def test_bad_unet_size_is_refused():
+    with pytest.raises(ValueError, match="power of two"):
+        networks.unet_generator(100, 4)
