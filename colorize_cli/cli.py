@@ -163,6 +163,58 @@ def models_command():
     Console(highlight=False).print(table)
 
 
+MODEL_NAMES = ["colorful", "gan", "lsgan", "ebgan", "wgan", "wgan-gp"]
+
+
+@app.command("train")
+def train_command(
+    data_dir: Path = typer.Argument(..., help="Folder of colour photos (searched recursively).", show_default=False),
+    model: str = typer.Option("lsgan", "-m", "--model", help=f"Recipe: {', '.join(MODEL_NAMES)}."),
+    run: Optional[Path] = typer.Option(None, "--run", help="Run folder for checkpoints, samples and logs (default runs/MODEL). Rerunning into it resumes."),
+    epochs: int = typer.Option(10, "--epochs", min=1, help="Passes over the data."),
+    steps: Optional[int] = typer.Option(None, "--steps", min=1, help="Total generator steps (overrides --epochs)."),
+    batch_size: int = typer.Option(16, "--batch-size", min=1),
+    image_size: Optional[int] = typer.Option(None, "--image-size", help="Training/inference resolution (U-Net: a power of two). Default: the recipe's."),
+    width: Optional[int] = typer.Option(None, "--width", min=1, help="Generator base width (channels of the first layer)."),
+    d_width: Optional[int] = typer.Option(None, "--d-width", min=1, help="Discriminator base width."),
+    lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate (default: the recipe's)."),
+    l1: Optional[float] = typer.Option(None, "--l1", help="Weight of the L1 term on ab (default 100 for GANs)."),
+    l2: Optional[float] = typer.Option(None, "--l2", help="Weight of the (mean) L2 term on ab (default 0)."),
+    adv: Optional[float] = typer.Option(None, "--adv", help="Weight of the adversarial term (default 1)."),
+    n_critic: Optional[int] = typer.Option(None, "--n-critic", min=1, help="Critic updates per generator update (WGAN: 5)."),
+    clip: Optional[float] = typer.Option(None, "--clip", help="WGAN weight clipping range (default 0.01)."),
+    gp_weight: Optional[float] = typer.Option(None, "--gp-weight", help="WGAN-GP gradient-penalty weight (default 10)."),
+    margin: Optional[float] = typer.Option(None, "--margin", help="EBGAN margin on the per-sample RMS energy (default 0.3)."),
+    pull_away: Optional[float] = typer.Option(None, "--pull-away", help="EBGAN pull-away term weight (0.1 in Zhao et al.; default off)."),
+    label_smoothing: Optional[float] = typer.Option(None, "--label-smoothing", help="One-sided: real target 1 - this (GAN/LSGAN)."),
+    val: Optional[Path] = typer.Option(None, "--val", help="Validation folder (default: 2% of DATA_DIR held out)."),
+    seed: int = typer.Option(0, "--seed"),
+    name: Optional[str] = typer.Option(None, "--name", help="Name of the exported model (default: the run folder's name)."),
+    models_dir: Optional[Path] = typer.Option(None, "--models-dir", envvar="COLORIZE_MODELS_DIR", help="Where the model is exported."),
+):
+    """Train a colorizer on a folder of colour photos and export it for `colorize -m NAME`."""
+    if model not in MODEL_NAMES:
+        close = difflib.get_close_matches(model, MODEL_NAMES, n=1)
+        fail(f"unknown recipe {model!r}{f' (did you mean {close[0]!r}?)' if close else ''}; choose one of {', '.join(MODEL_NAMES)}", 2)
+    if not data_dir.is_dir():
+        fail(f"{data_dir}: not a folder; give a folder of colour photos", 2)
+    from colorize_cli import train
+
+    options = {"critic_steps": n_critic, "clip": clip, "gp_weight": gp_weight, "margin": margin,
+               "pull_away": pull_away, "label_smoothing": label_smoothing}
+    cfg = train.TrainConfig(model=model, data_dir=str(data_dir), run_dir=str(run or Path("runs") / model), epochs=epochs,
+                            steps=steps, batch_size=batch_size, image_size=image_size, width=width, d_width=d_width,
+                            lr=lr, adv=adv, l1=l1, l2=l2, val_dir=str(val) if val else None, seed=seed, export_name=name,
+                            objective_options={k: v for k, v in options.items() if v is not None})
+    try:
+        card_path = train.train(cfg, models_dir=models_dir, log=lambda m: console.print(m, soft_wrap=True))
+    except ColorizeError as exc:
+        fail(str(exc))
+    except ValueError as exc:  # e.g. an image size the architecture cannot take
+        fail(str(exc), 2)
+    console.print(f"[bold]exported[/bold] {card_path.with_suffix('.keras')} — use it with `colorize -m {card_path.stem} PHOTO`")
+
+
 def app_commands() -> list[str]:
     return sorted(typer.main.get_command(app).commands)
 

@@ -157,13 +157,17 @@ class ColorGAN(keras.Model):
 
         # extra critic updates (WGAN family) before the joint update below
         if obj.critic_steps > 1 or obj.warmup_critic_steps:
-            for _ in tf.range(self._critic_iterations() - 1):
+            def critic_update(i):
                 fake = self.generator(l, training=True)
                 with tf.GradientTape() as d_tape:
                     real_scores, _ = self._scores(l, ab)
                     fake_scores, _ = self._scores(l, fake)
                     d_loss = self._critic_loss(l, ab, fake, real_scores, fake_scores)
                 self._apply_d(d_tape, d_loss)
+                return (i + 1,)
+
+            extra_updates = self._critic_iterations() - 1
+            tf.while_loop(lambda i: i < extra_updates, critic_update, (tf.constant(0),))
 
         # joint update: one generator forward pass serves both networks' gradients (pix2pix style)
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:

@@ -102,15 +102,16 @@ BUILTIN = {
 }
 
 
-def models_dirs() -> list[Path]:
-    """Where cards and weights are looked up: $COLORIZE_MODELS_DIR first (user models, exports), then the bundled ones."""
-    dirs = [Path(os.environ["COLORIZE_MODELS_DIR"])] if os.environ.get("COLORIZE_MODELS_DIR") else []
-    return dirs + [d for d in BUNDLED_DIRS if d.is_dir()]
-
-
 def user_models_dir() -> Path:
-    """Where `train`/`export` write models unless told otherwise."""
-    return models_dirs()[0] if os.environ.get("COLORIZE_MODELS_DIR") else BUNDLED_DIRS[0]
+    """Where `train` exports models unless told otherwise: $COLORIZE_MODELS_DIR, else the user's data folder."""
+    if os.environ.get("COLORIZE_MODELS_DIR"):
+        return Path(os.environ["COLORIZE_MODELS_DIR"])
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "colorize" / "models"
+
+
+def models_dirs() -> list[Path]:
+    """Where cards and weights are looked up, first match winning: the user's models, then the bundled ones."""
+    return [d for d in [user_models_dir(), *BUNDLED_DIRS] if d.is_dir()]
 
 
 def list_models() -> dict[str, ModelCard]:

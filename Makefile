@@ -1,0 +1,35 @@
+# Two commands set everything up on a fresh machine:
+#   make demo   - create .venv, install, colorize a true black-and-white photo with the default model
+#   make test   - create .venv if needed, install with test extras, run the tests
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+SAMPLE := data/samples/camera.png
+
+.PHONY: demo test install bench smoke clean
+
+$(INSTALLED): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $@
+
+install: $(INSTALLED)
+
+$(SAMPLE): | $(INSTALLED)
+	mkdir -p $(dir $@)
+	$(PY) -c "import cv2, skimage.data; cv2.imwrite('$@', skimage.data.camera())"
+
+demo: $(INSTALLED) $(SAMPLE)
+	$(VENV)/bin/colorize $(SAMPLE) --overwrite
+	@echo "Colorized photo: $(abspath data/samples/camera_color.png)"
+
+test: $(INSTALLED)
+	$(PY) -m pytest -q
+
+bench: $(INSTALLED)
+	$(PY) bench/photos.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache data/samples/*_color.*
