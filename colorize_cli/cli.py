@@ -215,6 +215,22 @@ def train_command(
     console.print(f"[bold]exported[/bold] {card_path.with_suffix('.keras')} — use it with `colorize -m {card_path.stem} PHOTO`")
 
 
+@app.command("export")
+def export_command(
+    run: Path = typer.Argument(..., help="A run folder of `colorize train`.", show_default=False),
+    name: Optional[str] = typer.Option(None, "--name", help="Model name (default: the run folder's name)."),
+    models_dir: Optional[Path] = typer.Option(None, "--models-dir", envvar="COLORIZE_MODELS_DIR", help="Where to write it."),
+):
+    """Export a run's latest checkpoint as a model usable with `colorize -m NAME`."""
+    from colorize_cli import train
+
+    try:
+        card_path = train.export_run(run, name, models_dir)
+    except ColorizeError as exc:
+        fail(str(exc))
+    console.print(f"[bold]exported[/bold] {card_path.with_suffix('.keras')} — use it with `colorize -m {card_path.stem} PHOTO`")
+
+
 def app_commands() -> list[str]:
     return sorted(typer.main.get_command(app).commands)
 

@@ -192,13 +192,36 @@ class Checkpoint:
         self.manager = tf.train.CheckpointManager(self.ckpt, str(run_dir / "checkpoints"), max_to_keep=2)
 
     def restore(self) -> bool:
-        if self.manager.latest_checkpoint:
+        if not self.manager.latest_checkpoint:
+            return False
+        try:
             self.ckpt.restore(self.manager.latest_checkpoint).expect_partial()
-            return True
-        return False
+        except (ValueError, tf.errors.OpError) as exc:
+            raise ColorizeError(f"{self.manager.latest_checkpoint}: checkpoint does not fit this model "
+                                f"({str(exc).splitlines()[0]}); use a new --run folder or the run's original settings") from None
+        return True
 
     def save(self, step: int):
         self.manager.save(checkpoint_number=step)
+
+
+def export_run(run_dir: Path, name: str | None = None, models_dir: Path | None = None) -> Path:
+    """Export the generator of a run's latest checkpoint as a named model (e.g. of a run still in progress)."""
+    run_dir = Path(run_dir)
+    config_file = run_dir / "config.json"
+    if not config_file.is_file():
+        raise ColorizeError(f"{run_dir}: not a training run (no config.json); give the --run folder of `colorize train`")
+    cfg = TrainConfig(**json.loads(config_file.read_text()))
+    card = cfg.card()
+    card.name = name or card.name
+    # same optimizer structure as the run (a schedule has no lr variable), or the checkpoint won't map
+    model = build_gan(card, total_steps=cfg.steps or 1, decay_fraction=cfg.lr_decay)
+    checkpoint = Checkpoint(model, run_dir)
+    if not checkpoint.restore():
+        raise ColorizeError(f"{run_dir}: no checkpoint yet; let training run until the first one is saved")
+    card.training = {"data": cfg.data_dir, "image_size": card.input_size, "batch_size": cfg.batch_size,
+                     "steps": int(model.g_optimizer.iterations.numpy()), "seed": cfg.seed, "run": str(run_dir)}
+    return export_generator(model.generator, card, models_dir or registry.user_models_dir())
 
 
 def train(cfg: TrainConfig, models_dir: Path | None = None, log=print) -> Path:
