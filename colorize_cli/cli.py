@@ -207,7 +207,10 @@ def train_command(
                             lr=lr, adv=adv, l1=l1, l2=l2, val_dir=str(val) if val else None, seed=seed, export_name=name,
                             objective_options={k: v for k, v in options.items() if v is not None})
     try:
-        card_path = train.train(cfg, models_dir=models_dir, log=lambda m: console.print(m, soft_wrap=True))
+        from colorize_cli.progress import rich_progress
+
+        card_path = train.train(cfg, models_dir=models_dir, log=lambda m: console.print(m, soft_wrap=True),
+                                progress=rich_progress(console))
     except ColorizeError as exc:
         fail(str(exc))
     except ValueError as exc:  # e.g. an image size the architecture cannot take

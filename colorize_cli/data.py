@@ -101,8 +101,11 @@ def load_pair(path, size: int, seed: int, augment: bool, norm=colorspace.DEFAULT
 
 
 def make_dataset(paths: list[Path], size: int, batch_size: int, augment: bool, seed: int = 0,
-                 repeat: bool = True, drop_remainder: bool = True):
-    """tf.data pipeline: shuffle -> parallel decode/crop/LAB -> batch -> prefetch."""
+                 repeat: bool = True, drop_remainder: bool = True, skip_batches: int = 0):
+    """tf.data pipeline: shuffle -> parallel decode/crop/LAB -> batch -> prefetch.
+
+    The order and the augmentation of every example are a pure function of `seed` and its position,
+    so `skip_batches=n` resumes exactly where a run stopped (skipping happens before decoding: cheap)."""
     from colorize_cli._keras import tf
 
     files = tf.data.Dataset.from_tensor_slices([str(p) for p in paths])
@@ -111,6 +114,7 @@ def make_dataset(paths: list[Path], size: int, batch_size: int, augment: bool, s
     if repeat:
         files = files.repeat()
     seeds = tf.data.Dataset.random(seed=seed)  # one augmentation seed per example, reproducible
+    examples = tf.data.Dataset.zip(files, seeds).skip(skip_batches * batch_size)
 
     def load(path, example_seed):
         l, ab = tf.numpy_function(
@@ -120,7 +124,7 @@ def make_dataset(paths: list[Path], size: int, batch_size: int, augment: bool, s
         ab.set_shape((size, size, 2))
         return l, ab
 
-    ds = tf.data.Dataset.zip(files, seeds).map(load, num_parallel_calls=tf.data.AUTOTUNE)
+    ds = examples.map(load, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
 
 

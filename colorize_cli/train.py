@@ -174,10 +174,42 @@ def make_callbacks(run_dir: Path, model, val_arrays, card, checkpoint, checkpoin
                 if new:
                     writer.writeheader()
                 writer.writerow(row)
+            plot_losses(self.csv_path, run_dir / "losses.png")
             checkpoint.save(row["step"])
             log(f"epoch {epoch + 1}: " + ", ".join(f"{k}={v:.4g}" for k, v in row.items() if k not in ("epoch",)))
 
-    return [RunMonitor()]
+    tensorboard = keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard"), write_graph=False, update_freq="epoch")
+    return [RunMonitor(), tensorboard]
+
+
+def plot_losses(csv_path: Path, png_path: Path) -> None:
+    """Loss curves and validation PSNR per epoch, from the run's CSV (so a resumed run plots its whole history)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with open(csv_path) as f:
+        rows = list(csv.DictReader(f))
+    steps = [int(r["step"]) for r in rows]
+    keys = [k for k in ("g_loss", "g_adv", "d_loss", "wasserstein", "real_energy", "fake_energy") if k in rows[0]]
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    for key in keys:
+        axes[0].plot(steps, [float(r[key]) for r in rows], marker=".", label=key)
+    axes[0].set_title("losses (epoch means)")
+    axes[1].plot(steps, [float(r["l1"]) for r in rows], marker=".", label="train L1 (ab/110)")
+    axes[1].set_title("reconstruction")
+    axes[2].plot(steps, [float(r["val_psnr"]) for r in rows], marker=".", color="tab:green", label="validation PSNR (dB)")
+    axes[2].set_title("validation")
+    for ax in axes:
+        ax.set_xlabel("generator step")
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    tmp = png_path.with_name(f".{png_path.name}.tmp.png")
+    fig.savefig(tmp, dpi=90)
+    plt.close(fig)
+    os.replace(tmp, png_path)
 
 
 class Checkpoint:
@@ -188,6 +220,10 @@ class Checkpoint:
         items = {"generator": model.generator, "g_optimizer": model.g_optimizer}
         if model.discriminator is not None:
             items.update(discriminator=model.discriminator, d_optimizer=model.d_optimizer)
+        # random-number states (dropout masks, gradient-penalty mixing) are not tracked by the
+        # networks' checkpoints; without them a resumed run would draw different noise
+        items["rng"] = [model.seed_generator.state] + [v for net in (model.generator, model.discriminator) if net is not None
+                                                      for v in net.non_trainable_variables if "seed_generator_state" in v.path]
         self.ckpt = tf.train.Checkpoint(**items)
         self.manager = tf.train.CheckpointManager(self.ckpt, str(run_dir / "checkpoints"), max_to_keep=2)
 
@@ -224,8 +260,15 @@ def export_run(run_dir: Path, name: str | None = None, models_dir: Path | None =
     return export_generator(model.generator, card, models_dir or registry.user_models_dir())
 
 
-def train(cfg: TrainConfig, models_dir: Path | None = None, log=print) -> Path:
-    """Train per `cfg`, resuming from `cfg.run_dir` if it holds a checkpoint; export; return the card path."""
+class TrainingInterrupted(ColorizeError):
+    pass
+
+
+def train(cfg: TrainConfig, models_dir: Path | None = None, log=print, callbacks=(), progress=None) -> Path:
+    """Train per `cfg`, resuming from `cfg.run_dir` if it holds a checkpoint; export; return the card path.
+
+    Resuming is exact: the data order is a pure function of (seed, step), so an interrupted and
+    resumed run sees the same batches as an uninterrupted one."""
     keras.utils.set_random_seed(cfg.seed)
     card = cfg.card()
     run_dir = Path(cfg.run_dir)
@@ -245,29 +288,41 @@ def train(cfg: TrainConfig, models_dir: Path | None = None, log=print) -> Path:
 
     steps_per_epoch = max(1, len(train_paths) // cfg.batch_size)
     total_steps = cfg.steps or steps_per_epoch * cfg.epochs
-    if cfg.steps:
-        steps_per_epoch = min(steps_per_epoch, total_steps)
-    epochs = math.ceil(total_steps / steps_per_epoch)
 
     model = build_gan(card, total_steps, cfg.lr_decay, cfg.seed)
     checkpoint = Checkpoint(model, run_dir)
-    start_step = 0
+    step = 0
     if checkpoint.restore():
-        start_step = int(model.g_optimizer.iterations.numpy())
-        log(f"resuming {run_dir} at step {start_step}")
+        step = int(model.g_optimizer.iterations.numpy())
+        log(f"resuming {run_dir} at step {step} of {total_steps}")
     (run_dir / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=2) + "\n")
 
-    dataset = data.make_dataset(train_paths, card.input_size, cfg.batch_size, augment=True, seed=cfg.seed + start_step)
     val_arrays = data.load_arrays(val_paths[:64], card.input_size)
-    callbacks = make_callbacks(run_dir, model, val_arrays, card, checkpoint, cfg.checkpoint_every, log)
+    all_callbacks = make_callbacks(run_dir, model, val_arrays, card, checkpoint, cfg.checkpoint_every, log) + list(callbacks)
+    if progress is not None:  # a UI callback factory: (total_steps, start_step, batch_size) -> keras Callback
+        all_callbacks.append(progress(total_steps, step, cfg.batch_size))
     started = time.time()
-    model.fit(dataset, epochs=epochs, initial_epoch=start_step // steps_per_epoch, steps_per_epoch=steps_per_epoch,
-              callbacks=callbacks, verbose=2)
+    try:
+        # one fit() per epoch (or remainder of one): each starts its data exactly at `step`
+        while step < total_steps:
+            epoch = step // steps_per_epoch
+            n = min(steps_per_epoch * (epoch + 1), total_steps) - step
+            dataset = data.make_dataset(train_paths, card.input_size, cfg.batch_size, augment=True, seed=cfg.seed,
+                                        skip_batches=step)
+            model.fit(dataset, initial_epoch=epoch, epochs=epoch + 1, steps_per_epoch=n, callbacks=all_callbacks, verbose=0)
+            step = int(model.g_optimizer.iterations.numpy())
+    except KeyboardInterrupt:
+        step = int(model.g_optimizer.iterations.numpy())
+        checkpoint.save(step)
+        raise TrainingInterrupted(f"{run_dir}: interrupted at step {step}; checkpoint saved — rerun the same command to resume") from None
+    finally:
+        for callback in all_callbacks:
+            if hasattr(callback, "close"):
+                callback.close()
     wall = time.time() - started
 
     card.training = {
         "data": str(cfg.data_dir), "images": len(train_paths), "image_size": card.input_size, "batch_size": cfg.batch_size,
-        "steps": int(model.g_optimizer.iterations.numpy()), "wall_time_s": round(wall), "hardware": platform.processor() or platform.machine(),
-        "seed": cfg.seed,
+        "steps": step, "wall_time_s": round(wall), "hardware": platform.processor() or platform.machine(), "seed": cfg.seed,
     }
     return export_generator(model.generator, card, models_dir or registry.user_models_dir())

@@ -72,3 +72,34 @@ def test_train_command_exports_a_usable_model(tmp_path, monkeypatch):
 def test_train_rejects_unknown_recipe(tmp_path):
     result = CliRunner().invoke(app, ["train", str(tmp_path), "--model", "lsgn"])
     assert result.exit_code == 2 and "did you mean 'lsgan'" in result.output
+
+
+def small_config(photos, run, steps, **overrides):
+    return train.TrainConfig(model="lsgan", data_dir=str(photos), run_dir=str(run), steps=steps, batch_size=4, image_size=32,
+                             width=4, d_width=4, checkpoint_every=1, seed=3, **overrides)
+
+
+def test_interrupted_run_resumes_exactly(tmp_path):
+    """Ctrl-C after 2 of 4 steps saves a checkpoint; rerunning continues at step 2 and ends with the
+    same weights as a run that was never interrupted."""
+    from colorize_cli._keras import keras, tf
+
+    tf.config.experimental.enable_op_determinism()
+    photos = colour_photos(tmp_path / "photos")
+    whole = train.train(small_config(photos, tmp_path / "whole", 4), models_dir=tmp_path / "m1", log=lambda m: None)
+
+    class StopAfterTwo(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if int(self.model.g_optimizer.iterations.numpy()) == 2:
+                raise KeyboardInterrupt
+
+    cfg = small_config(photos, tmp_path / "split", 4)
+    with pytest.raises(train.TrainingInterrupted, match="interrupted at step 2; checkpoint saved"):
+        train.train(cfg, models_dir=tmp_path / "m2", log=lambda m: None, callbacks=[StopAfterTwo()])
+    messages = []
+    resumed = train.train(cfg, models_dir=tmp_path / "m2", log=messages.append)
+    assert any("resuming" in m and "at step 2 of 4" in m for m in messages)
+    a = registry.load_keras_model(whole.with_suffix(".keras"))
+    b = registry.load_keras_model(resumed.with_suffix(".keras"))
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_allclose(wa, wb, rtol=1e-5, atol=1e-6)
