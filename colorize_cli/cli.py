@@ -189,6 +189,9 @@ def train_command(
     label_smoothing: Optional[float] = typer.Option(None, "--label-smoothing", help="One-sided: real target 1 - this (GAN/LSGAN)."),
     val: Optional[Path] = typer.Option(None, "--val", help="Validation folder (default: 2% of DATA_DIR held out)."),
     seed: int = typer.Option(0, "--seed"),
+    strategy: str = typer.Option("auto", "--strategy", help="auto, mirrored (all local GPUs), multi-worker (TF_CONFIG), none."),
+    mixed_precision: bool = typer.Option(False, "--mixed-precision", help="bfloat16 compute on GPUs/CPUs that support it."),
+    checkpoint_every: int = typer.Option(500, "--checkpoint-every", min=1, help="Checkpoint every N steps (and at every epoch end)."),
     name: Optional[str] = typer.Option(None, "--name", help="Name of the exported model (default: the run folder's name)."),
     models_dir: Optional[Path] = typer.Option(None, "--models-dir", envvar="COLORIZE_MODELS_DIR", help="Where the model is exported."),
 ):
@@ -205,6 +208,7 @@ def train_command(
     cfg = train.TrainConfig(model=model, data_dir=str(data_dir), run_dir=str(run or Path("runs") / model), epochs=epochs,
                             steps=steps, batch_size=batch_size, image_size=image_size, width=width, d_width=d_width,
                             lr=lr, adv=adv, l1=l1, l2=l2, val_dir=str(val) if val else None, seed=seed, export_name=name,
+                            strategy=strategy, mixed_precision=mixed_precision, checkpoint_every=checkpoint_every,
                             objective_options={k: v for k, v in options.items() if v is not None})
     try:
         from colorize_cli.progress import rich_progress

@@ -129,9 +129,16 @@ class ColorGAN(keras.Model):
             d_loss += self.objective.gp_weight * losses.gradient_penalty(self.discriminator, l, ab, fake, alpha)
         return d_loss
 
-    def _apply_d(self, tape, d_loss):
+    @staticmethod
+    def _per_replica(loss):
+        """Under tf.distribute the optimizers all-reduce *sum* gradients, so each replica's loss is divided
+        by the replica count (what Keras' own train_step does); a no-op on one device."""
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        return loss if replicas == 1 else loss / replicas
+
+    def _apply_d(self, tape, scaled_d_loss):
         variables = self.discriminator.trainable_variables
-        self.d_optimizer.apply(tape.gradient(d_loss, variables), variables)
+        self.d_optimizer.apply(tape.gradient(scaled_d_loss, variables), variables)
         if self.objective.clip:
             for v in variables:
                 v.assign(ops.clip(v, -self.objective.clip, self.objective.clip))
@@ -152,7 +159,9 @@ class ColorGAN(keras.Model):
             with tf.GradientTape() as tape:
                 fake = self.generator(l, training=True)
                 g_loss, l1 = self._reconstruction(ab, fake)
-            self.g_optimizer.apply(tape.gradient(g_loss, self.generator.trainable_variables), self.generator.trainable_variables)
+                scaled_g_loss = self._per_replica(g_loss)  # inside the tape: the scaling must be recorded
+            self.g_optimizer.apply(tape.gradient(scaled_g_loss, self.generator.trainable_variables),
+                                   self.generator.trainable_variables)
             return self._track(g_loss=g_loss, l1=l1)
 
         # extra critic updates (WGAN family) before the joint update below
@@ -162,7 +171,7 @@ class ColorGAN(keras.Model):
                 with tf.GradientTape() as d_tape:
                     real_scores, _ = self._scores(l, ab)
                     fake_scores, _ = self._scores(l, fake)
-                    d_loss = self._critic_loss(l, ab, fake, real_scores, fake_scores)
+                    d_loss = self._per_replica(self._critic_loss(l, ab, fake, real_scores, fake_scores))
                 self._apply_d(d_tape, d_loss)
                 return (i + 1,)
 
@@ -180,8 +189,10 @@ class ColorGAN(keras.Model):
                 g_adv += obj.pull_away * losses.pull_away(fake_embedding)
             reconstruction, l1 = self._reconstruction(ab, fake)
             g_loss = self.adv_weight * g_adv + reconstruction
-        self._apply_d(d_tape, d_loss)
-        self.g_optimizer.apply(g_tape.gradient(g_loss, self.generator.trainable_variables), self.generator.trainable_variables)
+            scaled_d_loss, scaled_g_loss = self._per_replica(d_loss), self._per_replica(g_loss)
+        self._apply_d(d_tape, scaled_d_loss)
+        self.g_optimizer.apply(g_tape.gradient(scaled_g_loss, self.generator.trainable_variables),
+                               self.generator.trainable_variables)
 
         extra = {}
         if obj.is_wasserstein:

@@ -59,7 +59,7 @@ def gradient_penalty(critic, l, real_ab, fake_ab, alpha):
 
     `alpha` has shape (N, 1, 1, 1) (one draw per sample). L is shared by real and fake, so only
     the ab input is interpolated and differentiated. The norm is over each sample's H, W, C."""
-    interpolated = real_ab + alpha * (fake_ab - real_ab)
+    interpolated = ops.convert_to_tensor(real_ab + alpha * (fake_ab - real_ab))
     with tf.GradientTape() as tape:
         tape.watch(interpolated)
         scores = critic([l, interpolated], training=True)

@@ -42,6 +42,8 @@ class TrainConfig:
     val_dir: str | None = None
     seed: int = 0
     checkpoint_every: int = 500  # steps
+    strategy: str = "auto"  # auto (all local GPUs if more than one), mirrored, multi-worker (TF_CONFIG), none
+    mixed_precision: bool = False  # bfloat16 compute, float32 weights (no loss scaling needed)
     export_name: str | None = None  # default: the run directory's name
 
     def card(self) -> registry.ModelCard:
@@ -260,6 +262,21 @@ def export_run(run_dir: Path, name: str | None = None, models_dir: Path | None =
     return export_generator(model.generator, card, models_dir or registry.user_models_dir())
 
 
+def make_strategy(name: str):
+    """tf.distribute strategy by name. `auto` mirrors over local GPUs when there are several."""
+    if name == "auto":
+        name = "mirrored" if len(tf.config.list_logical_devices("GPU")) > 1 else "none"
+    if name == "none":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multi-worker":
+        if "TF_CONFIG" not in os.environ:
+            raise ColorizeError("--strategy multi-worker needs TF_CONFIG describing the cluster (see the README)")
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise ColorizeError(f"unknown --strategy {name!r}; use auto, mirrored, multi-worker or none")
+
+
 class TrainingInterrupted(ColorizeError):
     pass
 
@@ -289,8 +306,17 @@ def train(cfg: TrainConfig, models_dir: Path | None = None, log=print, callbacks
     steps_per_epoch = max(1, len(train_paths) // cfg.batch_size)
     total_steps = cfg.steps or steps_per_epoch * cfg.epochs
 
-    model = build_gan(card, total_steps, cfg.lr_decay, cfg.seed)
-    checkpoint = Checkpoint(model, run_dir)
+    strategy = make_strategy(cfg.strategy)
+    if strategy.num_replicas_in_sync > 1:
+        log(f"training on {strategy.num_replicas_in_sync} replicas ({type(strategy).__name__}); batch {cfg.batch_size} is split across them")
+    if cfg.mixed_precision:
+        keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        with strategy.scope():
+            model = build_gan(card, total_steps, cfg.lr_decay, cfg.seed)
+            checkpoint = Checkpoint(model, run_dir)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
     step = 0
     if checkpoint.restore():
         step = int(model.g_optimizer.iterations.numpy())

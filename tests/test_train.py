@@ -103,3 +103,45 @@ def test_interrupted_run_resumes_exactly(tmp_path):
     b = registry.load_keras_model(resumed.with_suffix(".keras"))
     for wa, wb in zip(a.get_weights(), b.get_weights()):
         np.testing.assert_allclose(wa, wb, rtol=1e-5, atol=1e-6)
+
+
+def test_wgan_critic_schedule_warm_up_then_n_critic():
+    card = registry.ModelCard(**{**registry.BUILTIN["wgan"].__dict__, "input_size": 32, "width": 4, "d_width": 4})
+    model = train.build_gan(card, total_steps=10, decay_fraction=0.0)
+    model.objective = model.objective.replace(warmup_critic_steps=7, warmup_until=1, warmup_every=3)
+    data = np.zeros((4, 32, 32, 1), np.float32), np.zeros((4, 32, 32, 2), np.float32)
+    counts = []
+    for _ in range(4):
+        model.fit(*data, batch_size=4, epochs=1, verbose=0)
+        counts.append(int(model.d_optimizer.iterations.numpy()))
+    # step 0: warm-up (7 critic updates); steps 1, 2: n_critic = 5; step 3 (every 3rd): warm-up again
+    assert np.diff([0] + counts).tolist() == [7, 5, 5, 7]
+
+
+MIRRORED = """
+import os, sys
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from tests.test_train import colour_photos
+from colorize_cli import train
+from pathlib import Path
+tmp = Path(sys.argv[1])
+cfg = train.TrainConfig(model="lsgan", data_dir=str(colour_photos(tmp / "photos")), run_dir=str(tmp / "run"), steps=2,
+                        batch_size=4, image_size=32, width=4, d_width=4, strategy="mirrored")
+log = []
+train.train(cfg, models_dir=tmp / "models", log=log.append)
+print([m for m in log if "replicas" in m])
+"""
+
+
+def test_mirrored_strategy_on_two_cpu_devices(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-c", MIRRORED, str(tmp_path)], capture_output=True, text=True, cwd=root, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "training on 2 replicas (MirroredStrategy)" in out.stdout
+    assert (tmp_path / "models" / "run.keras").is_file()
