@@ -169,7 +169,8 @@ def make_callbacks(run_dir: Path, model, val_arrays, card, checkpoint, checkpoin
             cv2.imwrite(str(run_dir / "samples" / f"epoch_{epoch + 1:04d}.png"), grid)
             row = {"epoch": epoch + 1, "step": int(model.g_optimizer.iterations.numpy()),
                    "time_s": round(time.time() - self.start, 1), **{k: float(v) for k, v in logs.items()},
-                   "val_psnr": full_psnr, "val_ab_mean": float(np.abs(pred).mean() * card.norm.ab_scale)}
+                   "val_l1": float(np.abs(pred - ab_val).mean()), "val_psnr": full_psnr,
+                   "val_ab_mean": float(np.abs(pred).mean() * card.norm.ab_scale)}  # |ab| collapsing to 0 = sepia
             new = not self.csv_path.exists()
             with open(self.csv_path, "a", newline="") as f:
                 writer = csv.DictWriter(f, fieldnames=list(row))

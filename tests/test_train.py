@@ -145,3 +145,31 @@ def test_mirrored_strategy_on_two_cpu_devices(tmp_path):
     assert out.returncode == 0, out.stderr[-3000:]
     assert "training on 2 replicas (MirroredStrategy)" in out.stdout
     assert (tmp_path / "models" / "run.keras").is_file()
+
+
+def test_sigkill_mid_run_resumes(tmp_path):
+    """A run killed with SIGKILL right after a checkpoint resumes from it and finishes."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    photos = colour_photos(tmp_path / "photos")
+    env = {**os.environ, "COLORIZE_MODELS_DIR": str(tmp_path / "models")}
+    cmd = [sys.executable, "-m", "colorize_cli", "train", str(photos), "--steps", "40", "--batch-size", "4", "--image-size", "32",
+           "--width", "4", "--d-width", "4", "--run", str(tmp_path / "run"), "--checkpoint-every", "2"]
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.Popen(cmd, env=env, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    index = tmp_path / "run" / "checkpoints" / "checkpoint"
+    deadline = time.time() + 240
+    while not index.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert index.exists(), "no checkpoint was written before the kill"
+    result = subprocess.run(cmd, env=env, cwd=root, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "resuming" in result.stderr and "of 40" in result.stderr
+    assert registry.ModelCard.from_file(tmp_path / "models" / "run.json").training["steps"] == 40
