@@ -1,4 +1,4 @@
-"""Measure a model on held-out colour photo folders and record the numbers on its card.
+"""Measure a model on held-out colour photo folders and record the means on its card.
 
     .venv/bin/python bench/card_metrics.py lsgan ../shared/data/eval/kodak24 ../shared/data/eval/bsds500_test --write
 
@@ -6,10 +6,9 @@ Protocol: colorize_cli.evaluate (8-bit sRGB, full resolution, gray baseline alon
 """
 
 import argparse
-import json
 from pathlib import Path
 
-from colorize_cli import evaluate, registry, train
+from colorize_cli import evaluate, train
 from colorize_cli.pipeline import Colorizer
 
 
@@ -20,13 +19,16 @@ def main():
     parser.add_argument("--write", action="store_true", help="store the results in the model's card")
     args = parser.parse_args()
     colorizer = Colorizer(args.model)
-    results = {folder.name: evaluate.evaluate_folder(colorizer, folder) for folder in args.folders}
-    for name, r in results.items():
-        print(f"{name}: PSNR {r['psnr']:.2f} dB (gray baseline {r['gray_psnr']:.2f}, {r['psnr'] - r['gray_psnr']:+.2f}), "
-              f"colourfulness {r['colorfulness']:.1f} vs truth {r['truth_colorfulness']:.1f} ({r['colorfulness_ratio']:.0%}), {r['images']} images")
+    card = colorizer.card
+    for folder in args.folders:
+        means = evaluate.evaluate_dataset(folder, [colorizer]).means()
+        gray, ours = means[evaluate.GRAY], means[colorizer.name]
+        entry = {**{k: round(v, 4) for k, v in ours.items()}, "gray_psnr": round(gray["psnr"], 4)}
+        card.metrics[folder.name] = entry
+        print(f"{folder.name}: PSNR {ours['psnr']:.2f} dB (gray {gray['psnr']:.2f}, {ours['psnr'] - gray['psnr']:+.2f}), "
+              f"SSIM {ours['ssim']:.4f}, ΔE {ours['delta_e']:.2f}, AuC {ours['auc']:.4f}, colourfulness {ours['colorfulness']:.1f} "
+              f"vs truth {ours['truth_colorfulness']:.1f} ({ours['colorfulness_ratio']:.0%}), {ours['images']} images")
     if args.write:
-        card = colorizer.card
-        card.metrics.update({k: {m: round(v, 4) for m, v in r.items()} for k, r in results.items()})
         train.write_atomic(card.path, card.to_json().encode())
         print(f"wrote {card.path}")
 

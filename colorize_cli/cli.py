@@ -163,6 +163,55 @@ def models_command():
     Console(highlight=False).print(table)
 
 
+@app.command("eval")
+def eval_command(
+    folders: List[Path] = typer.Argument(..., help="Folders of colour photos (made gray, colorized, compared with the originals); "
+                                                   "black-and-white folders are colorized and shown without scores.", show_default=False),
+    models: List[str] = typer.Option(["lsgan"], "-m", "--model", help="Model name or .keras path; repeat for several; 'all' = every model with weights."),
+    out: Path = typer.Option(Path("report"), "--out", "-o", help="Folder for metrics.json/.csv, report.md and the comparison grids."),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Evaluate a random subset of N photos per folder (see --seed)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the --limit subset."),
+    grid_rows: int = typer.Option(8, "--grid-rows", min=1, help="Photos per comparison grid."),
+):
+    """Score models against the gray baseline: PSNR, SSIM, ΔE2000, AuC, colourfulness, images/s; tables, grids, plot."""
+    from rich.table import Table
+
+    from colorize_cli import evaluate, registry
+
+    for folder in folders:
+        if not folder.is_dir():
+            fail(f"{folder}: not a folder; give folders of photos", 2)
+    try:
+        names = [n for n, c in sorted(registry.list_models().items()) if c.has_weights] if models == ["all"] else models
+        from colorize_cli.pipeline import Colorizer
+
+        colorizers = [Colorizer(name) for name in names]
+    except ColorizeError as exc:
+        fail(str(exc))
+    results = []
+    for folder in folders:
+        with console.status(f"evaluating {folder} …") as status:
+            try:
+                result = evaluate.evaluate_dataset(folder, colorizers, limit, seed, progress=lambda m: status.update(f"{folder}: {m} done"))
+            except ColorizeError as exc:
+                fail(str(exc))
+        if not result.photos:
+            fail(f"{folder}: no images found", 1)
+        results.append(result)
+        header, rows = evaluate.table_rows(result)
+        table = Table(title=f"{result.name} ({len(result.photos)} photos)", title_justify="left")
+        for column in header:
+            table.add_column(column, justify="left" if column == "model" else "right", no_wrap=column == "model")
+        for row in rows:
+            table.add_row(*row)
+        Console(highlight=False).print(table)
+        if not result.has_truth:
+            console.print(f"{folder}: no colour truth (black-and-white photos): only colourfulness is measured; see the grids.",
+                          soft_wrap=True)
+    written = evaluate.write_report(results, out, grid_rows)
+    console.print(f"wrote {len(written)} files to {out}/ (report.md, metrics.json, metrics.csv, grids)")
+
+
 MODEL_NAMES = ["colorful", "gan", "lsgan", "ebgan", "wgan", "wgan-gp"]
 
 
