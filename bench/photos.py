@@ -64,7 +64,7 @@ def model_fps(generator, size: int, batch: int, calls: int) -> float:
 
 def end_to_end(colorizer: Colorizer, paths: list[Path], out: Path) -> None:
     jobs = media.plan([paths[0].parent], out)
-    for job, error in colorizer.run(jobs, load=lambda j: media.read_image(j.source), save=lambda j, im: media.write_image(j.target, im)):
+    for job, _, error in colorizer.run(jobs, load=lambda j: media.read_image(j.source), save=lambda j, im: media.write_image(j.target, im)):
         if error:
             raise error
 

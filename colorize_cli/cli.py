@@ -71,23 +71,69 @@ ModelOption = typer.Option("lsgan", "-m", "--model", envvar="COLORIZE_MODEL", he
 
 @app.command(DEFAULT_COMMAND)
 def colorize_command(
-    paths: List[Path] = typer.Argument(..., help="Image files and/or folders (searched recursively).", show_default=False),
+    paths: Optional[List[str]] = typer.Argument(None, help="Images, folders (searched recursively), videos, stream URLs "
+                                                         "(rtsp://, http://…), or - for raw frames on stdin.", show_default=False),
     model: str = ModelOption,
-    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Output file (one input) or folder. Default: beside each file as NAME_color.EXT; a folder goes to FOLDER_color/."),
+    output: Optional[str] = typer.Option(None, "-o", "--output", help="Output file (one input) or folder; - for stdout (raw bgr24). Default: beside each file as NAME_color.EXT; a folder goes to FOLDER_color/; a video to NAME_color.mp4."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Redo outputs that already exist (default: skip them, so a rerun resumes)."),
     suffix: str = typer.Option("_color", "--suffix", help="Added to names written beside their input, and to a folder's default output folder."),
-    fmt: Optional[str] = typer.Option(None, "--format", help="Output format for every file: jpg, png, tif, webp, bmp. Default: the input's."),
-    batch_size: int = typer.Option(8, "--batch-size", min=1, max=256, help="Images per model call."),
+    fmt: Optional[str] = typer.Option(None, "--format", help="Output format for every image: jpg, png, tif, webp, bmp. Default: the input's."),
+    batch_size: int = typer.Option(8, "--batch-size", min=1, max=256, help="Images or frames per model call."),
+    camera: Optional[int] = typer.Option(None, "--camera", help="Colorize a live camera (index, e.g. 0)."),
+    raw: Optional[str] = typer.Option(None, "--raw", help="With '-': stdin carries raw gray8 frames of WIDTHxHEIGHT, e.g. 640x360."),
+    fps: float = typer.Option(25.0, "--fps", min=0.1, help="Frame rate of --raw input or of a camera's recording."),
+    show: bool = typer.Option(False, "--show", help="Preview window (key o: original beside it; q: stop)."),
+    smooth: bool = typer.Option(True, "--smooth/--no-smooth", help="Video: blend colours over time (reset at scene cuts) to stop flicker."),
+    start: float = typer.Option(0.0, "--start", min=0.0, help="Video: start at this second."),
+    duration: Optional[float] = typer.Option(None, "--duration", min=0.0, help="Video: process this many seconds."),
 ):
-    """Colorize images and folders (the default command: `colorize photo.jpg` = `colorize colorize photo.jpg`)."""
-    from colorize_cli import media
+    """Colorize images, folders, videos and streams (the default command: `colorize photo.jpg`)."""
+    from colorize_cli import media, video
 
-    missing = [p for p in paths if not p.exists()]
+    paths = list(paths or [])
+    if camera is None and not paths:
+        fail("nothing to colorize: give image files, folders, videos, a stream URL, - (with --raw) or --camera N", 2)
+    streams = [p for p in paths if p == "-" or p.startswith(video.STREAM_PREFIXES)]
+    local = [Path(p) for p in paths if p not in streams]
+    missing = [p for p in local if not p.exists()]
     if missing:
         p = missing[0]
         close = difflib.get_close_matches(str(p), [c for c in app_commands() if c != DEFAULT_COMMAND], n=1)
         hint = f" (did you mean the '{close[0]}' command?)" if close else "; check the path"
         fail(f"{p}: no such file or folder{hint}", 2)
+    videos = [str(p) for p in local if p.is_file() and video.is_video(p)] + streams
+    images = [p for p in local if str(p) not in videos]
+    raw_size = parse_size(raw) if raw else None
+
+    failures, lines = 0, []
+    if images:
+        failures += colorize_images(images, model, Path(output) if output else None, overwrite, suffix, fmt, batch_size, media)
+    for spec in videos + (["camera"] if camera is not None else []):
+        failures += colorize_one_video(spec, model, output, overwrite, suffix, batch_size, camera if spec == "camera" else None,
+                                       raw_size, fps, show, smooth, start, duration, several=len(videos) > 1)
+    if failures:
+        raise typer.Exit(1)
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+        assert width > 0 and height > 0
+        return width, height
+    except (ValueError, AssertionError):
+        fail(f"--raw {text!r}: expected WIDTHxHEIGHT, e.g. 640x360", 2)
+
+
+def load_colorizer(model: str, batch_size: int):
+    try:
+        from colorize_cli.pipeline import Colorizer
+
+        return Colorizer(model, batch_size=batch_size)
+    except ColorizeError as exc:
+        fail(str(exc))
+
+
+def colorize_images(paths, model, output, overwrite, suffix, fmt, batch_size, media) -> int:
     try:
         jobs = media.plan(paths, output, suffix, fmt)
     except ColorizeError as exc:
@@ -98,19 +144,109 @@ def colorize_command(
         fail(f"no images found in {', '.join(map(str, paths))}", 1)
     if not todo:
         console.print(f"Nothing to do: all {len(jobs)} outputs exist (use --overwrite to redo them).")
-        return
-    try:
-        from colorize_cli.pipeline import Colorizer
-
-        colorizer = Colorizer(model, batch_size=batch_size)
-    except ColorizeError as exc:
-        fail(str(exc))
-    failures = run_jobs(colorizer, todo, media)
+        return 0
+    failures = run_jobs(load_colorizer(model, batch_size), todo, media)
     done = len(todo) - len(failures)
     console.print(f"[bold]{done} colorized[/bold], {skipped} skipped (already done), {len(failures)} failed"
                   + (f" — output: {todo[0].target if len(jobs) == 1 else common_root(todo)}" if done else ""))
-    if failures:
-        raise typer.Exit(1)
+    return len(failures)
+
+
+def video_target(spec: str, output: str | None, suffix: str, several: bool) -> str:
+    """Where a video goes: '-' (stdout), an explicit file, or NAME{suffix}.mp4 in -o's folder / beside the input."""
+    from colorize_cli.video import STREAM_PREFIXES
+
+    if output == "-":
+        return "-"
+    if output and not several and not Path(output).is_dir():
+        return output
+    folder = Path(output) if output else None
+    if spec == "camera":
+        stem = "camera"
+    elif spec == "-":
+        stem = "stdin"
+    elif spec.startswith(STREAM_PREFIXES):
+        stem = Path(spec.split("?")[0].rstrip("/")).stem or "stream"
+    else:
+        stem, folder = Path(spec).stem, folder or Path(spec).parent
+    return str((folder or Path(".")) / f"{stem}{suffix}.mp4")
+
+
+def colorize_one_video(spec, model, output, overwrite, suffix, batch_size, camera, raw_size, fps, show, smooth, start, duration,
+                       several) -> int:
+    import signal
+    import threading
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from colorize_cli import video
+
+    target = None if show and output is None else video_target(spec, output, suffix, several)
+    if target not in (None, "-"):
+        if Path(target).resolve() == Path(spec).resolve():
+            fail(f"{target}: output would overwrite the input; choose another -o or --suffix", 2)
+        if Path(target).exists() and not overwrite:
+            console.print(f"Nothing to do: {target} exists (use --overwrite to redo it).")
+            return 0
+    try:
+        source = video.open_source(spec if spec != "camera" else "", camera, raw_size, fps, start, duration)
+    except ColorizeError as exc:
+        console.print(f"[red]Error:[/red] {exc}", soft_wrap=True)
+        return 1
+    colorizer = load_colorizer(model, batch_size)
+    info = source.info
+    try:
+        if show:
+            sink = video.ShowSink(f"colorize {spec}")
+        elif target == "-":
+            sink = video.RawSink(sys.stdout.buffer)
+        else:
+            Path(target).parent.mkdir(parents=True, exist_ok=True)
+            sink = video.PyAVSink(Path(target), info, source)
+    except ColorizeError as exc:
+        source.close()
+        fail(str(exc))
+    stop = threading.Event()
+    previous = signal.getsignal(signal.SIGINT)
+
+    def on_interrupt(signum, frame):  # first Ctrl-C: finish the frames in flight and close a playable file
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, on_interrupt)
+    columns = [TextColumn(f"[bold]{Path(spec).name if spec not in ('-', 'camera') else spec}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[rate]}"), TimeRemainingColumn()]
+    started = time.perf_counter()
+    result, error = None, None
+    try:
+        with Progress(*columns, console=console, disable=target == "-" and not console.is_terminal) as progress:
+            task = progress.add_task("video", total=info.frames, rate="")
+
+            def on_frame(count):
+                elapsed = time.perf_counter() - started
+                progress.update(task, completed=count, rate=f"{count / max(elapsed, 1e-9):.1f} frames/s")
+
+            result = video.colorize_video(colorizer, source, sink, smooth=smooth, on_frame=on_frame, stop=stop)
+    except Exception as exc:
+        error = exc
+    finally:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, previous)
+        source.close()
+        sink.close(keep=error is None or stop.is_set())
+    if error is not None:
+        console.print(f"[red]Error:[/red] {spec}: {error}", soft_wrap=True)
+        return 1
+    interrupted = stop.is_set() and not getattr(sink, "stopped", False) and (info.frames is None or result.frames < info.frames)
+    note = " (stopped by Ctrl-C; the file is complete up to there)" if interrupted else ""
+    if result.stopped_early:
+        note += f"; input ended early: {result.stopped_early}"
+    audio = "" if target in (None, "-") else (" with its audio" if info.has_audio else "")
+    console.print(f"[bold]{result.frames} frames[/bold] colorized at {result.frames / max(result.seconds, 1e-9):.1f} frames/s"
+                  f"{audio}{' -> ' + target if target not in (None, '-') else ''}{note}", soft_wrap=True)
+    return 0
 
 
 def run_jobs(colorizer, jobs, media) -> list:
@@ -124,7 +260,7 @@ def run_jobs(colorizer, jobs, media) -> list:
         task = progress.add_task(f"colorizing with {colorizer.name}", total=len(jobs), rate="")
         results = colorizer.run(jobs, load=lambda job: media.read_image(job.source),
                                 save=lambda job, image: media.write_image(job.target, image))
-        for count, (job, error) in enumerate(results, start=1):
+        for count, (job, _, error) in enumerate(results, start=1):
             if error is not None:
                 message = str(error) if isinstance(error, ColorizeError) else f"{job.source}: {type(error).__name__}: {error}"
                 failures.append((job, message))

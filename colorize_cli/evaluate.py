@@ -110,14 +110,13 @@ def gray_baseline(image: np.ndarray) -> np.ndarray:
 
 def colorize_all(colorizer, photos: list[Photo]) -> tuple[list[np.ndarray], float]:
     """Colorize in memory through the batched pipeline; returns outputs and images/s (decode excluded)."""
-    outputs: dict[int, np.ndarray] = {}
+    outputs = []
     start = time.perf_counter()
-    for index, error in colorizer.run(range(len(photos)), load=lambda i: photos[i].image,
-                                      save=lambda i, image: outputs.__setitem__(i, image)):
+    for _, output, error in colorizer.run(range(len(photos)), load=lambda i: photos[i].image):
         if error is not None:
             raise error
-    seconds = time.perf_counter() - start
-    return [outputs[i] for i in range(len(photos))], len(photos) / seconds
+        outputs.append(output)
+    return outputs, len(photos) / (time.perf_counter() - start)
 
 
 def evaluate_dataset(folder: Path, colorizers: list, limit: int | None = None, seed: int = 0, progress=None) -> DatasetResult:

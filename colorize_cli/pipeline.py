@@ -64,22 +64,28 @@ class Colorizer:
         return out[:, :, [2, 1, 0, 3][: out.shape[2]]]
 
     # -- many images, pipelined ---------------------------------------------------------------------
-    def run(self, jobs: Iterable, load: Callable, save: Callable) -> Iterator[tuple[object, BaseException | None]]:
+    def run(self, jobs: Iterable, load: Callable, save: Callable | None = None,
+            ab_hook: Callable | None = None) -> Iterator[tuple[object, np.ndarray | None, BaseException | None]]:
         """Colorize a stream of jobs: `load(job) -> image` and `save(job, image)` run in worker threads,
-        the model sees batches. Yields `(job, None)` on success or `(job, error)` in input order;
-        one failing job never stops the others."""
+        the model sees batches. Yields `(job, output, error)` in input order: `output` is the colorized
+        image when there is no `save`, `error` the exception that job raised; one failing job never stops
+        the others. `ab_hook(net_input, ab) -> ab` sees every prediction in order (temporal smoothing)."""
         jobs = iter(jobs)
         lookahead = 2 * self.batch_size
         with ThreadPoolExecutor(self.workers) as pool:
             loading: deque = deque()
-            saving: deque = deque()
+            finishing: deque = deque()
 
             def load_and_prepare(job):
                 image = load(job)
                 return (image, *self.prepare(image))
 
-            def finish_and_save(job, image, lightness, ab):
-                save(job, self.finish(image, lightness, ab))
+            def finish(job, image, lightness, ab):
+                output = self.finish(image, lightness, ab)
+                if save is None:
+                    return output
+                save(job, output)
+                return None
 
             def refill():
                 while len(loading) < lookahead:
@@ -89,23 +95,26 @@ class Colorizer:
                     loading.append((job, pool.submit(load_and_prepare, job)))
 
             refill()
-            while loading or saving:
+            while loading or finishing:
                 batch = []
                 while loading and len(batch) < self.batch_size:
                     job, future = loading.popleft()
                     try:
                         batch.append((job, *future.result()))
                     except Exception as exc:  # reported per job by the caller
-                        saving.append((job, _failed(exc)))
+                        finishing.append((job, _failed(exc)))
                 refill()
                 if batch:
                     ab = self.predict_ab(np.stack([item[3] for item in batch]))
-                    for (job, image, lightness, _), ab_one in zip(batch, ab):
-                        saving.append((job, pool.submit(finish_and_save, job, image, lightness, ab_one)))
+                    for (job, image, lightness, net_input), ab_one in zip(batch, ab):
+                        if ab_hook is not None:
+                            ab_one = ab_hook(net_input, ab_one)
+                        finishing.append((job, pool.submit(finish, job, image, lightness, ab_one)))
                 # hand back finished work in order; wait only when too much is in flight or input is done
-                while saving and (saving[0][1].done() or len(saving) > lookahead or not loading):
-                    job, future = saving.popleft()
-                    yield job, future.exception()
+                while finishing and (finishing[0][1].done() or len(finishing) > lookahead or not loading):
+                    job, future = finishing.popleft()
+                    error = future.exception()
+                    yield job, (None if error else future.result()), error
 
 
 _END = object()

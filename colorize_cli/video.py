@@ -1,0 +1,391 @@
+"""Video and live streams: decode -> batched model -> encode, running concurrently.
+
+- A decoder thread demuxes the input (PyAV/FFmpeg for files and network streams, OpenCV for cameras,
+  raw gray8 bytes for pipes) and hands gray frames to the model loop; audio packets go straight to the
+  writer, so the audio track is copied bit for bit.
+- The main thread runs `Colorizer.run`: L by table look-up (gray source), area resize to the network
+  size, batched prediction, temporal smoothing of ab at network resolution, then the full-resolution
+  merge in worker threads.
+- A writer thread encodes frames in order (H.264 via the FFmpeg inside PyAV's wheel; MPEG-4 part 2 if
+  that encoder is missing) and muxes the copied audio.
+Queues between the stages are bounded, so memory stays flat whatever the length of the input.
+"""
+
+from __future__ import annotations
+
+import queue
+import sys
+import threading
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Callable, Iterator
+
+import cv2
+import numpy as np
+
+from colorize_cli.errors import ColorizeError
+
+VIDEO_EXTENSIONS = {".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".ts", ".mts", ".3gp"}
+STREAM_PREFIXES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://", "srt://")
+_END = object()
+
+
+def is_video(path: str | Path) -> bool:
+    return str(path).startswith(STREAM_PREFIXES) or Path(str(path)).suffix.lower() in VIDEO_EXTENSIONS
+
+
+@dataclass
+class VideoInfo:
+    width: int
+    height: int
+    fps: Fraction
+    frames: int | None  # None for live streams or unknown
+    has_audio: bool = False
+    live: bool = False
+
+
+# -- temporal smoothing ----------------------------------------------------------------------------
+
+class TemporalSmoother:
+    """Exponential moving average of predicted ab at network resolution, reset on scene cuts.
+
+    A frame-independent colorizer flickers because tiny changes of the input flip its guesses; blending
+    each frame's ab with the running average keeps colours stable. A cut (mean |ΔL| of the small L
+    images above `cut_threshold`, in L units) restarts the average, so colours never bleed across shots."""
+
+    def __init__(self, alpha: float = 0.35, cut_threshold: float = 12.0):
+        self.alpha, self.cut_threshold = alpha, cut_threshold
+        self.state: np.ndarray | None = None
+        self.last_l: np.ndarray | None = None
+        self.cuts = 0
+
+    def __call__(self, l_norm: np.ndarray, ab: np.ndarray) -> np.ndarray:
+        """l_norm: (S, S, 1) network input of this frame; ab: its prediction. Returns the smoothed ab."""
+        l_small = l_norm[::4, ::4, 0] * 50.0  # L units at 1/4 of network resolution: cheap and enough
+        cut = self.last_l is not None and float(np.abs(l_small - self.last_l).mean()) > self.cut_threshold
+        if self.state is None or cut:
+            self.cuts += cut
+            self.state = ab.copy()
+        else:
+            self.state += self.alpha * (ab - self.state)
+        self.last_l = l_small
+        return self.state.copy()
+
+
+def flicker(frames_bgr: list[np.ndarray], still: float = 1.0, width: int = 160) -> float:
+    """Mean |Δab| between consecutive frames over pixels whose L changed by less than `still` (L units):
+    colour that changes where the picture does not is flicker."""
+    from colorize_cli import colorspace
+
+    values, previous = [], None
+    for frame in frames_bgr:
+        small = cv2.resize(frame, (width, max(1, round(frame.shape[0] * width / frame.shape[1]))), interpolation=cv2.INTER_AREA)
+        lab = colorspace.bgr_to_lab(small)
+        if previous is not None:
+            steady = np.abs(lab[..., 0] - previous[..., 0]) < still
+            if steady.any():
+                values.append(float(np.hypot(*(lab[..., c] - previous[..., c] for c in (1, 2)))[steady].mean()))
+        previous = lab
+    return float(np.mean(values)) if values else 0.0
+
+
+# -- sources ---------------------------------------------------------------------------------------
+
+class PyAVSource:
+    """A file or network stream through FFmpeg (PyAV). Frames come out as gray8 arrays."""
+
+    def __init__(self, url: str, start: float = 0.0, duration: float | None = None, reconnect: int = 0):
+        import av
+
+        self.url, self.start, self.duration = url, start, duration
+        options = {"rw_timeout": "10000000"} if url.startswith(STREAM_PREFIXES) else {}
+        try:
+            self.container = av.open(url, options=options, timeout=(15.0, 15.0) if options else None)
+        except (av.FFmpegError, OSError) as exc:
+            raise ColorizeError(f"{url}: cannot open video ({exc}); check the path or URL and that it is a video") from None
+        if not self.container.streams.video:
+            self.container.close()
+            raise ColorizeError(f"{url}: no video stream in this file; give a video")
+        self.video = self.container.streams.video[0]
+        self.video.thread_type = "AUTO"  # FFmpeg's own frame threads for decoding
+        self.audio = self.container.streams.audio[0] if self.container.streams.audio else None
+        rate = self.video.average_rate or self.video.guessed_rate or Fraction(25)
+        frames = self.video.frames or None
+        if frames and (start or duration):
+            frames = max(0, min(frames, round(float(rate) * ((duration or 1e12) + start))) - round(float(rate) * start))
+        self.info = VideoInfo(self.video.codec_context.width, self.video.codec_context.height, Fraction(rate), frames,
+                              self.audio is not None, live=url.startswith(STREAM_PREFIXES))
+        if start:
+            self.container.seek(int(start / self.video.time_base), stream=self.video, any_frame=False, backward=True)
+
+    def frames(self, on_audio: Callable | None = None) -> Iterator[tuple[np.ndarray, object]]:
+        import av
+
+        streams = [self.video] + ([self.audio] if self.audio is not None and on_audio else [])
+        end = None if self.duration is None else self.start + self.duration
+        try:
+            for packet in self.container.demux(*streams):
+                if packet.stream.type == "audio":
+                    if packet.dts is not None and self._inside(packet.pts, packet.stream.time_base, end):
+                        on_audio(packet)
+                    continue
+                for frame in packet.decode():
+                    t = float(frame.pts * frame.time_base) if frame.pts is not None else None
+                    if t is not None and t < self.start - 1e-6:
+                        continue  # decoded from the key frame before --start
+                    if end is not None and t is not None and t >= end - 1e-6:
+                        return
+                    yield frame.to_ndarray(format="gray"), frame.pts
+        except av.FFmpegError as exc:  # truncated or corrupt data: keep what decoded
+            self.error = f"decoding stopped early ({exc})"
+
+    def _inside(self, pts, time_base, end):
+        if pts is None:
+            return True
+        t = float(pts * time_base)
+        return t >= self.start - 1e-6 and (end is None or t < end)
+
+    def close(self):
+        self.container.close()
+
+
+class CameraSource:
+    """A local camera through OpenCV."""
+
+    def __init__(self, index: int):
+        self.capture = cv2.VideoCapture(index)
+        if not self.capture.isOpened():
+            raise ColorizeError(f"camera {index}: cannot open it; check that it is connected and not used by another program")
+        width, height = int(self.capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(self.capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        fps = self.capture.get(cv2.CAP_PROP_FPS) or 30
+        self.info = VideoInfo(width, height, Fraction(fps).limit_denominator(1001), None, live=True)
+        self.audio = None
+
+    def frames(self, on_audio=None):
+        while True:
+            ok, frame = self.capture.read()
+            if not ok:
+                return
+            yield cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), None
+
+    def close(self):
+        self.capture.release()
+
+
+class RawSource:
+    """Raw gray8 frames of a fixed size on a byte stream (stdin)."""
+
+    def __init__(self, stream, width: int, height: int, fps: float):
+        self.stream, self.size = stream, (height, width)
+        self.info = VideoInfo(width, height, Fraction(fps).limit_denominator(1001), None, live=True)
+        self.audio = None
+
+    def frames(self, on_audio=None):
+        frame_bytes = self.size[0] * self.size[1]
+        while True:
+            data = self.stream.read(frame_bytes)
+            if len(data) < frame_bytes:
+                if data:
+                    self.error = f"the last {len(data)} bytes are not a whole {self.size[1]}x{self.size[0]} frame; dropped"
+                return
+            yield np.frombuffer(data, np.uint8).reshape(self.size), None
+
+    def close(self):
+        pass
+
+
+# -- sinks -----------------------------------------------------------------------------------------
+
+class PyAVSink:
+    """Video file: H.264 (yuv420p, CRF 18) when the encoder exists, else MPEG-4 part 2; audio copied."""
+
+    def __init__(self, path: Path, info: VideoInfo, source):
+        import av
+
+        self.path = Path(path)
+        self.tmp = self.path.with_name(f".{self.path.stem}.part{self.path.suffix}")
+        self.container = av.open(str(self.tmp), mode="w")
+        codec = "libx264" if _has_encoder("libx264") else "mpeg4"
+        self.stream = self.container.add_stream(codec, rate=info.fps)
+        self.stream.width, self.stream.height = info.width - info.width % 2, info.height - info.height % 2
+        self.stream.pix_fmt = "yuv420p"
+        if codec == "libx264":
+            self.stream.options = {"crf": "18", "preset": "veryfast"}
+        else:
+            self.stream.bit_rate = 8_000_000
+        self.codec = codec
+        # constant frame rate, one tick per frame: keeps fps and frame count exactly (a variable-rate
+        # source becomes constant-rate at its average rate)
+        self.time_base = Fraction(1) / info.fps
+        self.audio = self.container.add_stream_from_template(source.audio) if getattr(source, "audio", None) is not None else None
+        self.count = 0
+
+    def write(self, bgr: np.ndarray, pts) -> None:
+        import av
+
+        if bgr.shape[1] != self.stream.width or bgr.shape[0] != self.stream.height:
+            bgr = bgr[: self.stream.height, : self.stream.width]  # yuv420p needs even sizes
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(bgr), format="bgr24")
+        frame.pts, frame.time_base = self.count, self.time_base
+        self.count += 1
+        for packet in self.stream.encode(frame):
+            self.container.mux(packet)
+
+    def write_audio(self, packet) -> None:
+        packet.stream = self.audio
+        self.container.mux(packet)
+
+    def close(self, keep: bool = True) -> None:
+        for packet in self.stream.encode(None):
+            self.container.mux(packet)
+        self.container.close()
+        if keep and self.count:
+            self.tmp.replace(self.path)
+        else:
+            self.tmp.unlink(missing_ok=True)
+
+
+class RawSink:
+    def __init__(self, stream):
+        self.stream, self.count = stream, 0
+
+    def write(self, bgr, pts):
+        self.stream.write(np.ascontiguousarray(bgr).tobytes())
+        self.count += 1
+
+    def close(self, keep=True):
+        self.stream.flush()
+
+
+class ShowSink:
+    """A preview window: the colorized frame, or (press `o`) the original beside it; `q` or Esc stops."""
+
+    def __init__(self, title: str):
+        if not _has_gui():
+            raise ColorizeError("--show needs OpenCV with a GUI: pip install opencv-python (instead of opencv-python-headless)")
+        self.title, self.side_by_side, self.count, self.stopped = title, False, 0, False
+
+    def write(self, bgr, pts, original=None):
+        view = bgr if not (self.side_by_side and original is not None) else np.hstack([cv2.cvtColor(original, cv2.COLOR_GRAY2BGR), bgr])
+        cv2.imshow(self.title, view)
+        key = cv2.waitKey(1) & 0xFF
+        if key == ord("o"):
+            self.side_by_side = not self.side_by_side
+        elif key in (ord("q"), 27):
+            self.stopped = True
+        self.count += 1
+
+    def close(self, keep=True):
+        cv2.destroyAllWindows()
+
+
+def _has_encoder(name: str) -> bool:
+    import av
+
+    try:
+        av.codec.Codec(name, "w")
+        return True
+    except Exception:
+        return False
+
+
+def _has_gui() -> bool:
+    return "GUI" in cv2.getBuildInformation() and "NO" not in cv2.getBuildInformation().split("GUI:")[-1].splitlines()[0]
+
+
+# -- the pipeline ------------------------------------------------------------------------------------
+
+@dataclass
+class VideoResult:
+    frames: int
+    seconds: float
+    smoother_cuts: int
+    stopped_early: str | None = None  # why, if the input ended abnormally
+
+
+def colorize_video(colorizer, source, sink, smooth: bool = True, on_frame: Callable | None = None,
+                   stop: threading.Event | None = None) -> VideoResult:
+    """Run source -> colorizer -> sink with decoding and encoding in their own threads.
+    `stop` (e.g. set by Ctrl-C) ends after the frames in flight, leaving a playable file."""
+    import time
+
+    stop = stop or threading.Event()
+    frames_q: queue.Queue = queue.Queue(maxsize=4 * colorizer.batch_size)
+    out_q: queue.Queue = queue.Queue(maxsize=4 * colorizer.batch_size)
+    errors: list[BaseException] = []
+
+    def decode():
+        try:
+            for index, (gray, pts) in enumerate(source.frames(on_audio=lambda p: out_q.put(("audio", p)) if sink_has_audio else None)):
+                if stop.is_set():
+                    break
+                frames_q.put((index, gray, pts))
+        except BaseException as exc:  # surfaced in the main thread
+            errors.append(exc)
+        finally:
+            frames_q.put(_END)
+
+    def write():
+        try:
+            while (item := out_q.get()) is not _END:
+                kind, payload = item
+                if kind == "audio":
+                    sink.write_audio(payload)
+                else:
+                    frame, pts, original = payload
+                    if isinstance(sink, ShowSink):
+                        sink.write(frame, pts, original)
+                        if sink.stopped:
+                            stop.set()
+                    else:
+                        sink.write(frame, pts)
+        except BaseException as exc:
+            errors.append(exc)
+            stop.set()
+            while out_q.get() is not _END:  # keep draining so the producer never blocks
+                pass
+
+    sink_has_audio = getattr(sink, "audio", None) is not None
+    decoder, writer = threading.Thread(target=decode, daemon=True), threading.Thread(target=write, daemon=True)
+    smoother = TemporalSmoother() if smooth else None
+    started = time.perf_counter()
+    decoder.start()
+    writer.start()
+
+    def jobs():
+        while (item := frames_q.get()) is not _END:
+            yield item
+
+    done = 0
+    try:
+        for (index, gray, pts), output, error in colorizer.run(jobs(), load=lambda job: job[1], ab_hook=smoother):
+            if error is not None:
+                raise error
+            out_q.put(("video", (output, pts, gray)))
+            done += 1
+            if on_frame:
+                on_frame(done)
+    finally:
+        stop.set()
+        while decoder.is_alive():  # unblock a decoder waiting on a full queue
+            try:
+                frames_q.get_nowait()
+            except queue.Empty:
+                decoder.join(0.05)
+        out_q.put(_END)
+        writer.join()
+    if errors:
+        raise errors[0]
+    return VideoResult(done, time.perf_counter() - started, smoother.cuts if smoother else 0, getattr(source, "error", None))
+
+
+def open_source(spec: str, camera: int | None = None, raw: tuple[int, int] | None = None, fps: float = 25.0,
+                start: float = 0.0, duration: float | None = None):
+    if camera is not None:
+        return CameraSource(camera)
+    if spec == "-":
+        if raw is None:
+            raise ColorizeError("reading frames from stdin needs --raw WIDTHxHEIGHT (gray8 frames)")
+        return RawSource(sys.stdin.buffer, raw[0], raw[1], fps)
+    return PyAVSource(spec, start, duration)
