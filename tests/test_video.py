@@ -1,0 +1,128 @@
+import subprocess
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from skimage import data
+from typer.testing import CliRunner
+
+from colorize_cli import video
+from colorize_cli.cli import app
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def make_clip(path, frames=30, size=(96, 64), fps=25, audio=False, cut_at=None):
+    """A gray clip panning over scikit-image's camera photo; optionally with a sine audio track."""
+    width, height = size
+    camera = data.camera()
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        if audio:
+            sound = container.add_stream("aac", rate=16000)
+            sound.layout = "mono"
+        for i in range(frames):
+            source = camera if cut_at is None or i < cut_at else 255 - camera
+            gray = np.ascontiguousarray(source[100 + i: 100 + i + height, 100: 100 + width])
+            frame = av.VideoFrame.from_ndarray(np.dstack([gray] * 3), format="rgb24")
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+        if audio:
+            t = np.arange(int(16000 * frames / fps)) / 16000
+            samples = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None, :]
+            for start in range(0, samples.shape[1], 1024):
+                chunk = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples[:, start:start + 1024]), format="fltp", layout="mono")
+                chunk.sample_rate = 16000
+                for packet in sound.encode(chunk):
+                    container.mux(packet)
+            for packet in sound.encode():
+                container.mux(packet)
+    return path
+
+
+def probe(path):
+    with av.open(str(path)) as container:
+        v = container.streams.video[0]
+        frames = sum(1 for _ in container.decode(v))
+        audio = [(s.codec_context.name, float(s.duration * s.time_base) if s.duration else None) for s in container.streams.audio]
+        return frames, (v.width, v.height), v.average_rate, audio
+
+
+def test_clip_keeps_frame_count_size_and_rate(tmp_path):
+    clip = make_clip(tmp_path / "film.mp4", frames=30)
+    result = CliRunner().invoke(app, [str(clip), "-m", "tiny"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    frames, size, rate, audio = probe(tmp_path / "film_color.mp4")
+    assert (frames, size, rate, audio) == (30, (96, 64), Fraction(25), [])
+
+
+def test_audio_track_is_kept(tmp_path):
+    clip = make_clip(tmp_path / "talk.mp4", frames=25, audio=True)
+    _, _, _, source_audio = probe(clip)
+    result = CliRunner().invoke(app, [str(clip), "-m", "tiny"], catch_exceptions=False)
+    assert result.exit_code == 0 and "with its audio" in result.output
+    _, _, _, audio = probe(tmp_path / "talk_color.mp4")
+    assert len(audio) == 1 and audio[0][0] == "aac"
+    assert audio[0][1] == pytest.approx(source_audio[0][1], abs=0.05)
+
+
+def test_segment_with_start_and_duration(tmp_path):
+    clip = make_clip(tmp_path / "film.mp4", frames=50)
+    result = CliRunner().invoke(app, [str(clip), "-m", "tiny", "--start", "0.4", "--duration", "0.8", "-o", str(tmp_path / "seg.mp4")],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert probe(tmp_path / "seg.mp4")[0] == 20
+
+
+def test_raw_pipe_round_trip(tmp_path, tiny_models_dir):
+    frames = np.stack([data.camera()[i: i + 36, :64] for i in range(7)])
+    cmd = [sys.executable, "-m", "colorize_cli", "-", "--raw", "64x36", "-o", "-", "-m", "tiny"]
+    env = {"COLORIZE_MODELS_DIR": str(tiny_models_dir), "PATH": "/usr/bin:/bin"}
+    out = subprocess.run(cmd, input=frames.tobytes(), capture_output=True, cwd=ROOT, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr.decode()[-2000:]
+    assert len(out.stdout) == 7 * 36 * 64 * 3
+    colour = np.frombuffer(out.stdout, np.uint8).reshape(7, 36, 64, 3)
+    gray = colour.astype(int).mean(axis=3)
+    assert np.abs(gray - frames).mean() < 8  # the picture is the input's, now in colour
+
+
+def test_smoothing_lowers_flicker_on_a_static_scene():
+    from colorize_cli.pipeline import Colorizer
+
+    colorizer = Colorizer("lsgan", batch_size=4)  # the bundled model: a real colorizer, sensitive to noise
+    rng = np.random.default_rng(0)
+    still = data.camera()[::4, ::4]
+    noisy = [np.clip(still + rng.normal(0, 6, still.shape), 0, 255).astype(np.uint8) for _ in range(12)]
+
+    def run(smoother):
+        return [out for _, out, _ in colorizer.run(noisy, load=lambda g: g, ab_hook=smoother)]
+
+    raw, smoothed = video.flicker(run(None)), video.flicker(run(video.TemporalSmoother()))
+    assert smoothed < 0.7 * raw
+
+
+def test_scene_cut_resets_the_average():
+    smoother = video.TemporalSmoother(alpha=0.5)
+    dark, bright = np.full((32, 32, 1), -0.8, np.float32), np.full((32, 32, 1), 0.8, np.float32)
+    red, blue = np.full((32, 32, 2), 0.3, np.float32), np.full((32, 32, 2), -0.3, np.float32)
+    for _ in range(5):
+        smoother(dark, red)
+    blended = smoother(dark, blue)
+    assert np.allclose(blended, 0.0)  # same shot: halfway
+    after_cut = smoother(bright, blue)
+    assert np.allclose(after_cut, blue) and smoother.cuts == 1  # new shot: no colour carried over
+
+
+def test_unopenable_video_is_a_clear_error(tmp_path):
+    bad = tmp_path / "broken.mp4"
+    bad.write_bytes(b"this is not a video")
+    result = CliRunner().invoke(app, [str(bad), "-m", "tiny"], catch_exceptions=False)
+    assert result.exit_code == 1
+    assert "broken.mp4: cannot open video" in result.output
+    assert not (tmp_path / "broken_color.mp4").exists()
