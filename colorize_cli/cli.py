@@ -86,6 +86,7 @@ def colorize_command(
     smooth: bool = typer.Option(True, "--smooth/--no-smooth", help="Video: blend colours over time (reset at scene cuts) to stop flicker."),
     start: float = typer.Option(0.0, "--start", min=0.0, help="Video: start at this second."),
     duration: Optional[float] = typer.Option(None, "--duration", min=0.0, help="Video: process this many seconds."),
+    max_pixels: int = typer.Option(250_000_000, "--max-pixels", min=1, help="Refuse images larger than this (checked before decoding)."),
 ):
     """Colorize images, folders, videos and streams (the default command: `colorize photo.jpg`)."""
     from colorize_cli import media, video
@@ -107,7 +108,7 @@ def colorize_command(
 
     failures, lines = 0, []
     if images:
-        failures += colorize_images(images, model, Path(output) if output else None, overwrite, suffix, fmt, batch_size, media)
+        failures += colorize_images(images, model, Path(output) if output else None, overwrite, suffix, fmt, batch_size, media, max_pixels)
     for spec in videos + (["camera"] if camera is not None else []):
         failures += colorize_one_video(spec, model, output, overwrite, suffix, batch_size, camera if spec == "camera" else None,
                                        raw_size, fps, show, smooth, start, duration, several=len(videos) > 1)
@@ -133,7 +134,7 @@ def load_colorizer(model: str, batch_size: int):
         fail(str(exc))
 
 
-def colorize_images(paths, model, output, overwrite, suffix, fmt, batch_size, media) -> int:
+def colorize_images(paths, model, output, overwrite, suffix, fmt, batch_size, media, max_pixels) -> int:
     try:
         jobs = media.plan(paths, output, suffix, fmt)
     except ColorizeError as exc:
@@ -145,7 +146,7 @@ def colorize_images(paths, model, output, overwrite, suffix, fmt, batch_size, me
     if not todo:
         console.print(f"Nothing to do: all {len(jobs)} outputs exist (use --overwrite to redo them).")
         return 0
-    failures = run_jobs(load_colorizer(model, batch_size), todo, media)
+    failures = run_jobs(load_colorizer(model, batch_size), todo, lambda path: media.read_image(path, max_pixels), media.write_image)
     done = len(todo) - len(failures)
     console.print(f"[bold]{done} colorized[/bold], {skipped} skipped (already done), {len(failures)} failed"
                   + (f" — output: {todo[0].target if len(jobs) == 1 else common_root(todo)}" if done else ""))
@@ -249,7 +250,7 @@ def colorize_one_video(spec, model, output, overwrite, suffix, batch_size, camer
     return 0
 
 
-def run_jobs(colorizer, jobs, media) -> list:
+def run_jobs(colorizer, jobs, read, write) -> list:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     failures = []
@@ -258,8 +259,7 @@ def run_jobs(colorizer, jobs, media) -> list:
     started = time.perf_counter()
     with Progress(*columns, console=console, transient=False, disable=not console.is_terminal and len(jobs) < 2) as progress:
         task = progress.add_task(f"colorizing with {colorizer.name}", total=len(jobs), rate="")
-        results = colorizer.run(jobs, load=lambda job: media.read_image(job.source),
-                                save=lambda job, image: media.write_image(job.target, image))
+        results = colorizer.run(jobs, load=lambda job: read(job.source), save=lambda job, image: write(job.target, image))
         for count, (job, _, error) in enumerate(results, start=1):
             if error is not None:
                 message = str(error) if isinstance(error, ColorizeError) else f"{job.source}: {type(error).__name__}: {error}"

@@ -190,3 +190,38 @@ def finish_like(colour_bgr: np.ndarray, original: np.ndarray) -> np.ndarray:
     if original.ndim == 3 and original.shape[2] == 4:
         out = np.dstack([out, original[:, :, 3]])
     return out
+
+
+STRIP_PIXELS = 1 << 22  # above ~4 MP, merge in horizontal strips so memory stays bounded
+
+
+def render(original: np.ndarray, lightness_full: np.ndarray, ab_norm: np.ndarray,
+           norm: Normalization = DEFAULT_NORMALIZATION) -> np.ndarray:
+    """The final image: `merge_ab` + `finish_like`, done in strips of rows for very large images so that
+    only one full-resolution float plane (L) is held besides the input and the output."""
+    height, width = lightness_full.shape[:2]
+    if height * width <= STRIP_PIXELS:
+        return finish_like(merge_ab(lightness_full, ab_norm, norm), original)
+    channels = 4 if original.ndim == 3 and original.shape[2] == 4 else 3
+    out = np.empty((height, width, channels), original.dtype if original.dtype in (np.uint8, np.uint16) else np.float32)
+    ab = norm.denormalize_ab(np.asarray(ab_norm, dtype=np.float32))
+    small_h = ab.shape[0]
+    # bilinear up-sampling is separable: the horizontal pass for all rows at once (small), then the
+    # vertical pass per strip with cv2.resize's own pixel-centre and border rules, so strips match it
+    ab_wide = cv2.resize(ab, (width, small_h), interpolation=cv2.INTER_LINEAR)
+    rows = max(1, STRIP_PIXELS // (4 * width))
+    for top in range(0, height, rows):
+        bottom = min(height, top + rows)
+        y = (np.arange(top, bottom, dtype=np.float64) + 0.5) * (small_h / height) - 0.5
+        y0 = np.floor(y)
+        weight = (y - y0).astype(np.float32)
+        y0 = y0.astype(np.int64)
+        below, above = y0 < 0, y0 >= small_h - 1
+        weight[below | above] = 0.0
+        y0 = np.clip(y0, 0, small_h - 1)
+        y1 = np.minimum(y0 + 1, small_h - 1)
+        w = weight[:, None, None]
+        ab_strip = ab_wide[y0] * (1 - w) + ab_wide[y1] * w
+        lab = cv2.merge([np.ascontiguousarray(lightness_full[top:bottom]), ab_strip[:, :, 0], ab_strip[:, :, 1]])
+        out[top:bottom] = finish_like(lab_to_bgr(lab), original[top:bottom])
+    return out

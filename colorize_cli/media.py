@@ -26,9 +26,30 @@ class ImageReadError(ColorizeError):
     pass
 
 
-def read_image(path: Path) -> np.ndarray:
-    """Decode an image file keeping bit depth and alpha (JPEGs get their EXIF orientation applied)."""
+MAX_PIXELS = 250_000_000  # refuse larger images before decoding (a 40000x40000 "bomb" would need 4.8 GB)
+
+
+def image_size(path: Path) -> tuple[int, int] | None:
+    """(width, height) from the file header without decoding the pixels, or None if unknown."""
+    from PIL import Image
+
+    Image.MAX_IMAGE_PIXELS = None  # our own limit applies, not Pillow's warning threshold
+    try:
+        with Image.open(path) as image:
+            return image.size
+    except Exception:
+        return None
+
+
+def read_image(path: Path, max_pixels: int | None = MAX_PIXELS) -> np.ndarray:
+    """Decode an image file keeping bit depth and alpha (JPEGs get their EXIF orientation applied).
+    Images declaring more than `max_pixels` pixels are refused before any pixel is decoded."""
     path = Path(path)
+    if max_pixels and path.is_file():
+        size = image_size(path)
+        if size and size[0] * size[1] > max_pixels:
+            raise ImageReadError(f"{path}: {size[0]}x{size[1]} is {size[0] * size[1] / 1e6:.0f} megapixels, over the "
+                                 f"{max_pixels / 1e6:.0f} MP limit (a corrupt or hostile file?); raise --max-pixels if it is real")
     try:
         raw = np.fromfile(path, dtype=np.uint8)  # np.fromfile handles non-ASCII names, cv2.imread does not
     except IsADirectoryError:

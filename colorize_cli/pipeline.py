@@ -44,7 +44,7 @@ class Colorizer:
 
     def finish(self, image: np.ndarray, lightness: np.ndarray, ab_norm: np.ndarray) -> np.ndarray:
         """Merge predicted ab with the original L; same size, bit depth and alpha as `image` (BGR order)."""
-        return colorspace.finish_like(colorspace.merge_ab(lightness, ab_norm, self.norm), image)
+        return colorspace.render(image, lightness, ab_norm, self.norm)
 
     def colorize_bgr(self, image: np.ndarray) -> np.ndarray:
         lightness, net_input = self.prepare(image)

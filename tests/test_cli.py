@@ -147,3 +147,20 @@ def test_every_command_has_help():
     for command in ("colorize", "models"):
         result = invoke(command, "--help")
         assert result.exit_code == 0 and "Usage" in result.output
+
+
+def test_decompression_bomb_is_refused_before_decoding(tmp_path):
+    import struct
+    import zlib
+
+    def chunk(kind, payload):
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+    # a 1 kB PNG that declares 40000 x 40000 gray pixels
+    header = struct.pack(">IIBBBBB", 40000, 40000, 8, 0, 0, 0, 0)
+    rows = zlib.compress(b"\0" * 1000)
+    (tmp_path / "bomb.png").write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b""))
+    result = invoke(tmp_path / "bomb.png", "-m", "tiny")
+    assert result.exit_code == 1
+    assert "bomb.png: 40000x40000 is 1600 megapixels, over the 250 MP limit" in result.output
+    assert not (tmp_path / "bomb_color.png").exists()

@@ -82,3 +82,15 @@ def test_model_input_is_normalised_and_sized():
     net = colorspace.model_input(colorspace.lightness(data.camera()), 64)
     assert net.shape == (64, 64, 1) and net.dtype == np.float32
     assert -1 <= net.min() and net.max() <= 1
+
+
+def test_strip_rendering_matches_whole_image_rendering(monkeypatch):
+    """Large images are merged strip by strip; the result must not depend on it."""
+    image = gradient_bgr(300, 500)
+    lightness = colorspace.lightness(image)
+    ab = np.random.default_rng(2).uniform(-0.2, 0.2, (16, 16, 2)).astype(np.float32)
+    whole = colorspace.render(image, lightness, ab)
+    monkeypatch.setattr(colorspace, "STRIP_PIXELS", 20_000)  # forces 10-row strips
+    strips = colorspace.render(image, lightness, ab)
+    assert strips.shape == whole.shape and strips.dtype == whole.dtype
+    assert np.abs(strips.astype(int) - whole).max() <= 1
