@@ -40,12 +40,12 @@ class ModelCard:
     description: str = ""
     arch: str = "unet"  # generator builder in networks.GENERATORS
     input_size: int = 256
-    width: int = 64
+    width: int = 32  # pix2pix uses 64; 32 trains ~4x faster on a CPU (--width 64 for the original)
     objective: str = "lsgan"  # key of gan.OBJECTIVES
     adv: float = 1.0  # generator loss = adv * L_adv + l1 * L1 + l2 * L2 (normalised ab)
     l1: float = 100.0
     l2: float = 0.0
-    d_width: int = 64
+    d_width: int = 32
     optimizer: dict = field(default_factory=lambda: {"name": "adam", "lr": 2e-4, "beta_1": 0.5, "beta_2": 0.999})
     objective_options: dict = field(default_factory=dict)  # overrides of gan.Objective fields
     normalization: dict = field(default_factory=lambda: dataclasses.asdict(Normalization()))
@@ -89,7 +89,7 @@ class ModelCard:
 _ADAM_PIX2PIX = {"name": "adam", "lr": 2e-4, "beta_1": 0.5, "beta_2": 0.999}
 BUILTIN = {
     "colorful": ModelCard("colorful", "Colorful Image Colorization CNN (Zhang et al. 2016) regressing ab with L1",
-                          arch="colorful", width=64, objective="regression", adv=0.0, l1=1.0,
+                          arch="colorful", width=32, objective="regression", adv=0.0, l1=1.0,
                           optimizer={"name": "adam", "lr": 1e-3, "beta_1": 0.9, "beta_2": 0.999}),
     "gan": ModelCard("gan", "pix2pix U-Net + PatchGAN, cross-entropy GAN + 100*L1", objective="gan", optimizer=_ADAM_PIX2PIX),
     "lsgan": ModelCard("lsgan", "pix2pix U-Net + PatchGAN, least-squares GAN + 100*L1", objective="lsgan", optimizer=_ADAM_PIX2PIX),
