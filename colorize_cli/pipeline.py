@@ -53,7 +53,7 @@ class Colorizer:
     def colorize(self, image: np.ndarray) -> np.ndarray:
         """Gray (H, W), RGB or RGBA array (uint8/uint16/float in [0, 1]) -> colourised RGB(A) array."""
         image = np.asarray(image)
-        if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (1, 3, 4)):
+        if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (1, 3, 4)) or image.size == 0:
             raise ValueError(f"expected a gray (H, W), RGB (H, W, 3) or RGBA (H, W, 4) image, got shape {image.shape}")
         if image.dtype.kind == "f":
             image = (np.clip(image, 0, 1) * 65535 + 0.5).astype(np.uint16)

@@ -126,3 +126,22 @@ def test_unopenable_video_is_a_clear_error(tmp_path):
     assert result.exit_code == 1
     assert "broken.mp4: cannot open video" in result.output
     assert not (tmp_path / "broken_color.mp4").exists()
+
+
+def test_network_stream_over_http(tmp_path):
+    """A stream URL is read through FFmpeg; here an MP4 served by a local HTTP server."""
+    import functools
+    import http.server
+    import threading
+
+    make_clip(tmp_path / "served.mp4", frames=20)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/served.mp4"
+        result = CliRunner().invoke(app, [url, "-m", "tiny", "-o", str(tmp_path / "from_http.mp4")], catch_exceptions=False)
+    finally:
+        server.shutdown()
+    assert result.exit_code == 0, result.output
+    assert probe(tmp_path / "from_http.mp4")[:2] == (20, (96, 64))
