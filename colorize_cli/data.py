@@ -16,7 +16,7 @@ import numpy as np
 
 from colorize_cli import colorspace
 
-IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif"}
 MIN_CHROMA = 3.0  # mean LAB chroma below this counts as a black-and-white photo: nothing to learn from
 
 

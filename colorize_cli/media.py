@@ -130,12 +130,15 @@ def plan(inputs: list[Path], output: Path | None, suffix: str = "_color", fmt: s
             root = output or source.with_name(source.name + suffix)
             for file in _walk(source):
                 target = root / file.relative_to(source)
+                if not ext and target.suffix.lower() == ".gif":
+                    target = target.with_suffix(".png")  # GIF: first frame, written as PNG
                 jobs.append(Job(file, target.with_suffix(ext) if ext else target))
         elif output_is_file:
             jobs.append(Job(source, output))
         else:
             # a file without an image extension (named explicitly) is written as PNG
             own_ext = source.suffix if source.suffix.lower() in IMAGE_EXTENSIONS else source.suffix + ".png"
+            own_ext = ".png" if own_ext.lower() == ".gif" else own_ext  # GIF: first frame, written as PNG
             stem = source.name[: len(source.name) - len(source.suffix)] if source.suffix else source.name
             name = f"{stem}{own_ext}" if output else f"{stem}{suffix}{own_ext}"
             target = (output or source.parent) / name
