@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 SAMPLE := data/samples/camera.png
 
-.PHONY: demo test install bench smoke clean
+.PHONY: demo test install bench gallery clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ test: $(INSTALLED)
 
 bench: $(INSTALLED)
 	$(PY) bench/photos.py
+	$(PY) bench/video.py
+	$(PY) bench/train.py --size 256 --batch-size 8
+
+gallery: $(INSTALLED)
+	$(PY) bench/gallery.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache data/samples/*_color.*
