@@ -55,13 +55,15 @@ class Colorizer:
         image = np.asarray(image)
         if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (1, 3, 4)) or image.size == 0:
             raise ValueError(f"expected a gray (H, W), RGB (H, W, 3) or RGBA (H, W, 4) image, got shape {image.shape}")
-        if image.dtype.kind == "f":
+        is_float = image.dtype.kind == "f"
+        if is_float:  # processed at 16 bits, returned as float32 in [0, 1]
             image = (np.clip(image, 0, 1) * 65535 + 0.5).astype(np.uint16)
         elif image.dtype not in (np.uint8, np.uint16):
             raise ValueError(f"expected uint8, uint16 or float pixels, got {image.dtype}")
         swapped = image[:, :, [2, 1, 0, 3][: image.shape[2]]] if image.ndim == 3 and image.shape[2] >= 3 else image
         out = self.colorize_bgr(np.ascontiguousarray(swapped))
-        return out[:, :, [2, 1, 0, 3][: out.shape[2]]]
+        out = out[:, :, [2, 1, 0, 3][: out.shape[2]]]
+        return out.astype(np.float32) / 65535 if is_float else out
 
     # -- many images, pipelined ---------------------------------------------------------------------
     def run(self, jobs: Iterable, load: Callable, save: Callable | None = None,
