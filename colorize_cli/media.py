@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,8 +36,10 @@ def image_size(path: Path) -> tuple[int, int] | None:
 
     Image.MAX_IMAGE_PIXELS = None  # our own limit applies, not Pillow's warning threshold
     try:
-        with Image.open(path) as image:
-            return image.size
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # corrupt metadata is reported by the decoder, once
+            with Image.open(path) as image:
+                return image.size
     except Exception:
         return None
 
