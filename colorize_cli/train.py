@@ -146,19 +146,39 @@ def export_generator(generator, card: registry.ModelCard, models_dir: Path) -> P
     return card_path
 
 
-def make_callbacks(run_dir: Path, model, val_arrays, card, checkpoint, checkpoint_every: int, log):
+def make_callbacks(run_dir: Path, model, val_arrays, card, checkpoint, checkpoint_every: int, log, log_every: int = 50):
     class RunMonitor(keras.callbacks.Callback):
-        """Per epoch: sample grid PNG, RGB PSNR on the fixed validation images, CSV row, loss plot, checkpoint."""
+        """Per epoch: sample grid PNG, RGB PSNR on the fixed validation images, CSV row, loss plot, checkpoint.
+        Every `log_every` steps: the window's mean losses in steps.csv (finer curves than per epoch)."""
 
         def __init__(self):
             super().__init__()
             self.start = time.time()
             self.csv_path = run_dir / "metrics.csv"
 
+        def on_epoch_begin(self, epoch, logs=None):
+            self.window_start = (0, {})  # (batches, running sums) at the last steps.csv row
+
         def on_train_batch_end(self, batch, logs=None):
             step = int(model.g_optimizer.iterations.numpy())
             if checkpoint_every and step % checkpoint_every == 0:
                 checkpoint.save(step)
+            if log_every and step % log_every == 0 and logs:
+                self._log_window(step, batch + 1, logs)
+
+        def _log_window(self, step, batches, logs):
+            """Mean losses over the last window of steps, from Keras' running epoch means (sum differences)."""
+            sums = {k: float(v) * batches for k, v in logs.items()}
+            start, start_sums = self.window_start
+            row = {"step": step, **{k: (v - start_sums.get(k, 0.0)) / (batches - start) for k, v in sums.items()}}
+            self.window_start = (batches, sums)
+            path = run_dir / "steps.csv"
+            new = not path.exists()
+            with open(path, "a", newline="") as f:
+                writer = csv.DictWriter(f, fieldnames=list(row))
+                if new:
+                    writer.writeheader()
+                writer.writerow(row)
 
         def on_epoch_end(self, epoch, logs=None):
             logs = dict(logs or {})

@@ -1,0 +1,89 @@
+"""Train, export and measure every bundled model: the recipe behind `models/` (`make zoo`).
+
+    .venv/bin/python bench/zoo.py [NAME ...] [--data ../shared/data/train] [--eval-dir ../shared/data/eval]
+
+Each model trains with `colorize_cli.train` into `runs/zoo/NAME` (rerunning resumes an interrupted
+run exactly, and a finished run is only re-exported), is exported to `models/NAME.keras` + `.json`,
+and, when the held-out eval folders exist, has its metrics recorded on its card. The eval sets are
+measured, never trained on or used to choose anything here.
+
+The GAN models of the zoo share their runs with the comparison study (bench/study.py): the bundled
+`gan`, `ebgan` and `wgan` are the study's `L1 = 100` configurations, trained on the same budget.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+from colorize_cli import train
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS = ROOT / "models"
+DATA_TERMS = ("9,674 colour photos (BSDS500 train+val, ImageNet and Imagenette samples, UTKFace, "
+              "Food-101 mini, Kaggle cats/dogs and Intel scenes: research / non-commercial terms; clothing: CC0). "
+              "Weights trained on them are for research and personal use; see data/README.md.")
+
+# The small, equal budget of the study and of every bundled model but the default: ~0.9 epoch at 128 px.
+SMALL = dict(steps=500, batch_size=16, image_size=128, width=16, d_width=16, seed=0)
+
+ZOO = {
+    # the default: the longest run this project could afford on a 2-core CPU (about 70 minutes)
+    "lsgan": dict(model="lsgan", steps=4000, batch_size=16, image_size=128, width=24, d_width=32, seed=0,
+                  run="runs/lsgan-128w24"),
+    "colorful": dict(model="colorful", **{**SMALL, "steps": 1000}, run="runs/zoo/colorful"),  # no critic: twice the steps
+    "gan": dict(model="gan", **SMALL, run="runs/study/gan-l1"),
+    "ebgan": dict(model="ebgan", **SMALL, run="runs/study/ebgan-l1"),
+    "wgan": dict(model="wgan", **SMALL, run="runs/study/wgan-l1"),
+    "wgan-gp": dict(model="wgan-gp", **SMALL, run="runs/zoo/wgan-gp"),
+}
+
+
+def config(name: str, recipe: dict, data_dir: Path, export_name: str | None = None) -> train.TrainConfig:
+    fields = {k: v for k, v in recipe.items() if k != "run"}
+    return train.TrainConfig(data_dir=str(data_dir), run_dir=str(ROOT / recipe["run"]), export_name=export_name or name,
+                             **fields)
+
+
+def hardware() -> str:
+    try:
+        model = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        model = platform.processor() or platform.machine()
+    return f"{model}, {os.cpu_count()} CPU threads"
+
+
+def train_and_export(name: str, recipe: dict, data_dir: Path, models_dir: Path, eval_dirs: list[Path]) -> Path:
+    card_path = train.train(config(name, recipe, data_dir), models_dir=models_dir)
+    card = json.loads(card_path.read_text())
+    card["training"].update({"data": "../shared/data/train", "terms": DATA_TERMS, "hardware": hardware(), "recipe": f"bench/zoo.py {name}"})
+    train.write_atomic(card_path, (json.dumps(card, indent=2) + "\n").encode())
+    if eval_dirs:  # held-out measurement recorded on the card (a separate process: fresh memory, same protocol as eval)
+        subprocess.run([sys.executable, str(ROOT / "bench" / "card_metrics.py"), str(card_path.with_suffix(".keras")),
+                        *map(str, eval_dirs), "--write"], check=True)
+    return card_path
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", help=f"models to build (default: all of {', '.join(ZOO)})")
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "train")
+    parser.add_argument("--eval-dir", type=Path, default=ROOT.parent / "shared" / "data" / "eval")
+    parser.add_argument("--models-dir", type=Path, default=MODELS)
+    args = parser.parse_args(argv)
+    unknown = set(args.names) - set(ZOO)
+    if unknown:
+        parser.error(f"unknown model(s) {', '.join(sorted(unknown))}; choose from {', '.join(ZOO)}")
+    eval_dirs = [d for d in (args.eval_dir / "kodak24", args.eval_dir / "bsds500_test") if d.is_dir()]
+    for name in args.names or ZOO:
+        print(f"== {name}", flush=True)
+        print(train_and_export(name, ZOO[name], args.data, args.models_dir, eval_dirs), flush=True)
+
+
+if __name__ == "__main__":
+    main()
