@@ -75,12 +75,19 @@ def main(argv=None):
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "train")
     parser.add_argument("--eval-dir", type=Path, default=ROOT.parent / "shared" / "data" / "eval")
     parser.add_argument("--models-dir", type=Path, default=MODELS)
+    parser.add_argument("--force", action="store_true", help="re-export (and re-measure) models already in --models-dir")
     args = parser.parse_args(argv)
     unknown = set(args.names) - set(ZOO)
     if unknown:
         parser.error(f"unknown model(s) {', '.join(sorted(unknown))}; choose from {', '.join(ZOO)}")
     eval_dirs = [d for d in (args.eval_dir / "kodak24", args.eval_dir / "bsds500_test") if d.is_dir()]
     for name in args.names or ZOO:
+        card_path = args.models_dir / f"{name}.json"
+        if card_path.exists() and not args.force:
+            steps = json.loads(card_path.read_text()).get("training", {}).get("steps")
+            if steps == ZOO[name]["steps"]:
+                print(f"== {name}: already trained and exported ({card_path}); --force to redo", flush=True)
+                continue
         print(f"== {name}", flush=True)
         print(train_and_export(name, ZOO[name], args.data, args.models_dir, eval_dirs), flush=True)
 

@@ -247,6 +247,10 @@ class Checkpoint:
         # networks' checkpoints; without them a resumed run would draw different noise
         items["rng"] = [model.seed_generator.state] + [v for net in (model.generator, model.discriminator) if net is not None
                                                       for v in net.non_trainable_variables if "seed_generator_state" in v.path]
+        # training wall time survives resumes, so a model card reports the whole run's cost
+        self.elapsed = tf.Variable(0.0, dtype=tf.float64, trainable=False)
+        items["elapsed_s"] = self.elapsed
+        self._base, self._session_start = 0.0, time.time()
         self.ckpt = tf.train.Checkpoint(**items)
         self.manager = tf.train.CheckpointManager(self.ckpt, str(run_dir / "checkpoints"), max_to_keep=2)
 
@@ -255,12 +259,18 @@ class Checkpoint:
             return False
         try:
             self.ckpt.restore(self.manager.latest_checkpoint).expect_partial()
+            self._base, self._session_start = float(self.elapsed.numpy()), time.time()
         except (ValueError, tf.errors.OpError) as exc:
             raise ColorizeError(f"{self.manager.latest_checkpoint}: checkpoint does not fit this model "
                                 f"({str(exc).splitlines()[0]}); use a new --run folder or the run's original settings") from None
         return True
 
+    def wall_time(self) -> float:
+        """Seconds of training in this run so far, over all sessions up to the last checkpoint plus this one."""
+        return self._base + time.time() - self._session_start
+
     def save(self, step: int):
+        self.elapsed.assign(self.wall_time())
         self.manager.save(checkpoint_number=step)
 
 
@@ -348,7 +358,6 @@ def train(cfg: TrainConfig, models_dir: Path | None = None, log=print, callbacks
     all_callbacks = make_callbacks(run_dir, model, val_arrays, card, checkpoint, cfg.checkpoint_every, log) + list(callbacks)
     if progress is not None:  # a UI callback factory: (total_steps, start_step, batch_size) -> keras Callback
         all_callbacks.append(progress(total_steps, step, cfg.batch_size))
-    started = time.time()
     try:
         # one fit() per epoch (or remainder of one): each starts its data exactly at `step`
         while step < total_steps:
@@ -366,7 +375,7 @@ def train(cfg: TrainConfig, models_dir: Path | None = None, log=print, callbacks
         for callback in all_callbacks:
             if hasattr(callback, "close"):
                 callback.close()
-    wall = time.time() - started
+    wall = checkpoint.wall_time()
 
     card.training = {
         "data": str(cfg.data_dir), "images": len(train_paths), "image_size": card.input_size, "batch_size": cfg.batch_size,
