@@ -42,6 +42,7 @@ class TrainConfig:
     val_dir: str | None = None
     seed: int = 0
     checkpoint_every: int = 500  # steps
+    log_every: int = 50  # steps between rows of steps.csv (window-mean losses)
     strategy: str = "auto"  # auto (all local GPUs if more than one), mirrored, multi-worker (TF_CONFIG), none
     mixed_precision: bool = False  # bfloat16 compute, float32 weights (no loss scaling needed)
     export_name: str | None = None  # default: the run directory's name
@@ -355,7 +356,7 @@ def train(cfg: TrainConfig, models_dir: Path | None = None, log=print, callbacks
     (run_dir / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=2) + "\n")
 
     val_arrays = data.load_arrays(val_paths[:64], card.input_size)
-    all_callbacks = make_callbacks(run_dir, model, val_arrays, card, checkpoint, cfg.checkpoint_every, log) + list(callbacks)
+    all_callbacks = make_callbacks(run_dir, model, val_arrays, card, checkpoint, cfg.checkpoint_every, log, cfg.log_every) + list(callbacks)
     if progress is not None:  # a UI callback factory: (total_steps, start_step, batch_size) -> keras Callback
         all_callbacks.append(progress(total_steps, step, cfg.batch_size))
     try:

@@ -74,6 +74,21 @@ def test_train_rejects_unknown_recipe(tmp_path):
     assert result.exit_code == 2 and "did you mean 'lsgan'" in result.output
 
 
+def test_step_log_holds_window_means_of_the_epoch(tmp_path):
+    """steps.csv rows are means over their own window: averaging the windows gives the epoch mean."""
+    import csv
+
+    photos = colour_photos(tmp_path / "photos")
+    run = tmp_path / "run"
+    train.train(small_config(photos, run, 4, log_every=2), models_dir=tmp_path / "m", log=lambda m: None)
+    windows = list(csv.DictReader(open(run / "steps.csv")))
+    epoch = next(csv.DictReader(open(run / "metrics.csv")))
+    assert [int(w["step"]) for w in windows] == [2, 4]
+    for key in ("g_loss", "l1", "d_loss"):
+        assert np.mean([float(w[key]) for w in windows]) == pytest.approx(float(epoch[key]), rel=1e-5)
+    assert float(windows[0]["l1"]) != pytest.approx(float(windows[1]["l1"]))  # windows, not running means
+
+
 def small_config(photos, run, steps, **overrides):
     return train.TrainConfig(model="lsgan", data_dir=str(photos), run_dir=str(run), steps=steps, batch_size=4, image_size=32,
                              width=4, d_width=4, checkpoint_every=1, seed=3, **overrides)
