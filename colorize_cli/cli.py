@@ -86,6 +86,7 @@ def colorize_command(
     smooth: bool = typer.Option(True, "--smooth/--no-smooth", help="Video: blend colours over time (reset at scene cuts) to stop flicker."),
     start: float = typer.Option(0.0, "--start", min=0.0, help="Video: start at this second."),
     duration: Optional[float] = typer.Option(None, "--duration", min=0.0, help="Video: process this many seconds."),
+    reconnect: int = typer.Option(0, "--reconnect", min=0, help="Streams: reopen a dropped stream up to N times, then end cleanly."),
     max_pixels: int = typer.Option(250_000_000, "--max-pixels", min=1, help="Refuse images larger than this (checked before decoding)."),
 ):
     """Colorize images, folders, videos and streams (the default command: `colorize photo.jpg`)."""
@@ -111,7 +112,8 @@ def colorize_command(
         failures += colorize_images(images, model, Path(output) if output else None, overwrite, suffix, fmt, batch_size, media, max_pixels)
     for spec in videos + (["camera"] if camera is not None else []):
         failures += colorize_one_video(spec, model, output, overwrite, suffix, batch_size, camera if spec == "camera" else None,
-                                       raw_size, fps, show, smooth, start, duration, several=len(videos) > 1)
+                                       raw_size, fps, show, smooth, start, duration, reconnect,
+                                       several=len(videos) > 1)
     if failures:
         raise typer.Exit(1)
 
@@ -174,7 +176,7 @@ def video_target(spec: str, output: str | None, suffix: str, several: bool) -> s
 
 
 def colorize_one_video(spec, model, output, overwrite, suffix, batch_size, camera, raw_size, fps, show, smooth, start, duration,
-                       several) -> int:
+                       reconnect, several) -> int:
     import signal
     import threading
 
@@ -190,7 +192,7 @@ def colorize_one_video(spec, model, output, overwrite, suffix, batch_size, camer
             console.print(f"Nothing to do: {target} exists (use --overwrite to redo it).")
             return 0
     try:
-        source = video.open_source(spec if spec != "camera" else "", camera, raw_size, fps, start, duration)
+        source = video.open_source(spec if spec != "camera" else "", camera, raw_size, fps, start, duration, reconnect)
     except ColorizeError as exc:
         console.print(f"[red]Error:[/red] {exc}", soft_wrap=True)
         return 1

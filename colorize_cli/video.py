@@ -16,6 +16,7 @@ from __future__ import annotations
 import queue
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -95,20 +96,12 @@ def flicker(frames_bgr: list[np.ndarray], still: float = 1.0, width: int = 160) 
 class PyAVSource:
     """A file or network stream through FFmpeg (PyAV). Frames come out as gray8 arrays."""
 
-    def __init__(self, url: str, start: float = 0.0, duration: float | None = None, reconnect: int = 0):
-        import av
-
+    def __init__(self, url: str, start: float = 0.0, duration: float | None = None, reconnect: int = 0,
+                 retry_delay: float = 1.0):
         self.url, self.start, self.duration = url, start, duration
-        options = {"rw_timeout": "10000000"} if url.startswith(STREAM_PREFIXES) else {}
-        try:
-            self.container = av.open(url, options=options, timeout=(15.0, 15.0) if options else None)
-        except (av.FFmpegError, OSError) as exc:
-            raise ColorizeError(f"{url}: cannot open video ({exc}); check the path or URL and that it is a video") from None
-        if not self.container.streams.video:
-            self.container.close()
-            raise ColorizeError(f"{url}: no video stream in this file; give a video")
-        self.video = self.container.streams.video[0]
-        self.video.thread_type = "AUTO"  # FFmpeg's own frame threads for decoding
+        self.reconnect, self.retry_delay, self.reconnects = reconnect, retry_delay, 0
+        self.error: str | None = None
+        self._open()
         self.audio = self.container.streams.audio[0] if self.container.streams.audio else None
         rate = self.video.average_rate or self.video.guessed_rate or Fraction(25)
         frames = self.video.frames or None
@@ -119,7 +112,52 @@ class PyAVSource:
         if start:
             self.container.seek(int(start / self.video.time_base), stream=self.video, any_frame=False, backward=True)
 
+    def _open(self):
+        import av
+
+        options = {"rw_timeout": "10000000"} if self.url.startswith(STREAM_PREFIXES) else {}
+        try:
+            self.container = av.open(self.url, options=options, timeout=(15.0, 15.0) if options else None)
+        except (av.FFmpegError, OSError) as exc:
+            raise ColorizeError(f"{self.url}: cannot open video ({exc}); check the path or URL and that it is a video") from None
+        if not self.container.streams.video:
+            self.container.close()
+            raise ColorizeError(f"{self.url}: no video stream in this file; give a video")
+        self.video = self.container.streams.video[0]
+        self.video.thread_type = "AUTO"  # FFmpeg's own frame threads for decoding
+
     def frames(self, on_audio: Callable | None = None) -> Iterator[tuple[np.ndarray, object]]:
+        """Decoded frames in order. A live stream of unknown length that drops (error or closed connection)
+        is reopened up to `reconnect` times, `retry_delay` x attempt seconds apart; then it ends cleanly
+        with `self.error` saying why. Audio is not carried across a reconnection (its clock restarts)."""
+        while True:
+            failure = yield from self._demux(on_audio)
+            if failure == "end":  # --duration reached
+                return
+            dropped = self.info.live and (failure is not None or not self.info.frames)
+            if not dropped:
+                if failure is not None:  # truncated or corrupt file: keep what decoded
+                    self.error = f"decoding stopped early ({failure})"
+                return
+            why = failure or "connection closed"
+            while self.reconnects < self.reconnect:
+                self.reconnects += 1
+                time.sleep(self.retry_delay * self.reconnects)
+                self.container.close()
+                try:
+                    self._open()
+                    break
+                except ColorizeError:
+                    continue
+            else:
+                self.error = (f"stream dropped ({why})" +
+                              (f"; gave up after {self.reconnect} reconnect attempt(s)" if self.reconnect else
+                               "; use --reconnect N to retry"))
+                return
+            on_audio = None
+
+    def _demux(self, on_audio):
+        """Yield frames of the open container; return None at its end, "end" at --duration, or the error text."""
         import av
 
         streams = [self.video] + ([self.audio] if self.audio is not None and on_audio else [])
@@ -131,20 +169,27 @@ class PyAVSource:
                         on_audio(packet)
                     continue
                 for frame in packet.decode():
-                    t = float(frame.pts * frame.time_base) if frame.pts is not None else None
-                    if t is not None and t < self.start - 1e-6:
+                    if not self._inside(frame.pts, frame.time_base or self.video.time_base, None):
                         continue  # decoded from the key frame before --start
-                    if end is not None and t is not None and t >= end - 1e-6:
-                        return
+                    if end is not None and not self._inside(frame.pts, frame.time_base or self.video.time_base, end):
+                        return "end"
                     yield frame.to_ndarray(format="gray"), frame.pts
-        except av.FFmpegError as exc:  # truncated or corrupt data: keep what decoded
-            self.error = f"decoding stopped early ({exc})"
+        except av.FFmpegError as exc:
+            # the input broke off: frames still inside the decoder (threads, B-frames) are whole, keep them
+            try:
+                for frame in self.video.codec_context.decode(None):
+                    if self._inside(frame.pts, frame.time_base or self.video.time_base, end):
+                        yield frame.to_ndarray(format="gray"), frame.pts
+            except av.FFmpegError:
+                pass
+            return str(exc)
+        return None
 
     def _inside(self, pts, time_base, end):
         if pts is None:
             return True
         t = float(pts * time_base)
-        return t >= self.start - 1e-6 and (end is None or t < end)
+        return t >= self.start - 1e-6 and (end is None or t < end - 1e-6)
 
     def close(self):
         self.container.close()
@@ -381,11 +426,11 @@ def colorize_video(colorizer, source, sink, smooth: bool = True, on_frame: Calla
 
 
 def open_source(spec: str, camera: int | None = None, raw: tuple[int, int] | None = None, fps: float = 25.0,
-                start: float = 0.0, duration: float | None = None):
+                start: float = 0.0, duration: float | None = None, reconnect: int = 0):
     if camera is not None:
         return CameraSource(camera)
     if spec == "-":
         if raw is None:
             raise ColorizeError("reading frames from stdin needs --raw WIDTHxHEIGHT (gray8 frames)")
         return RawSource(sys.stdin.buffer, raw[0], raw[1], fps)
-    return PyAVSource(spec, start, duration)
+    return PyAVSource(spec, start, duration, reconnect)

@@ -145,3 +145,59 @@ def test_network_stream_over_http(tmp_path):
         server.shutdown()
     assert result.exit_code == 0, result.output
     assert probe(tmp_path / "from_http.mp4")[:2] == (20, (96, 64))
+
+
+class FlakyStreamServer:
+    """Serves a clip over HTTP `serves` times, then answers 503: a stream that drops and comes back once."""
+
+    def __init__(self, clip: Path, serves: int):
+        import http.server
+        import threading
+
+        payload, remaining = clip.read_bytes(), [serves]
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                if remaining[0] <= 0:
+                    self.send_error(503)
+                    return
+                remaining[0] -= 1
+                self.send_response(200)
+                self.send_header("Content-Type", "video/mp2t")
+                self.end_headers()  # no Content-Length: a live stream of unknown length
+                self.wfile.write(payload)
+                self.close_connection = True
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/live.ts"
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+
+
+def test_dropped_stream_is_reopened_then_ends_cleanly(tmp_path):
+    clip = make_clip(tmp_path / "live.ts", frames=12)
+    with FlakyStreamServer(clip, serves=2) as stream:
+        source = video.PyAVSource(stream.url, reconnect=3, retry_delay=0.01)
+        frames = sum(1 for _ in source.frames())
+        source.close()
+    assert frames == 24  # both connections' frames
+    assert source.reconnects == 3  # one reopen worked, two met the 503
+    assert source.error.startswith("stream dropped (") and source.error.endswith("; gave up after 3 reconnect attempt(s)")
+
+
+def test_reconnect_option_on_the_command_line(tmp_path, tiny_models_dir):
+    clip = make_clip(tmp_path / "live.ts", frames=12)
+    with FlakyStreamServer(clip, serves=2) as stream:
+        result = CliRunner().invoke(app, [stream.url, "-m", "tiny", "--reconnect", "1", "-o", str(tmp_path / "out.mp4")],
+                                    catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "gave up after 1 reconnect attempt(s)" in result.output
+    assert probe(tmp_path / "out.mp4")[0] == 24
