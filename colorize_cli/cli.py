@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
-from colorize_cli.errors import ColorizeError
+from colorize_cli.errors import ColorizeError, OutputError
 
 console = Console(stderr=True, highlight=False)
 GROUP_OPTIONS = {"--help", "-h", "--version", "--install-completion", "--show-completion"}
@@ -267,6 +267,12 @@ def run_jobs(colorizer, jobs, read, write) -> list:
                 message = str(error) if isinstance(error, ColorizeError) else f"{job.source}: {type(error).__name__}: {error}"
                 failures.append((job, message))
                 progress.console.print(f"[red]failed:[/red] {message}", soft_wrap=True)
+                if isinstance(error, OutputError):  # the disk or folder, not this photo: stop instead of failing the rest
+                    results.close()  # lets the writes in flight finish or fail cleanly
+                    left = [j for j in jobs[count:] if not j.target.exists()]
+                    failures.extend((j, "not attempted") for j in left)
+                    progress.console.print(f"[red]stopped:[/red] {len(left)} photos not done", soft_wrap=True)
+                    break
             rate = count / max(time.perf_counter() - started, 1e-9)
             progress.update(task, advance=1, rate=f"{rate:.1f} img/s")
     return failures

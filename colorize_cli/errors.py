@@ -3,3 +3,7 @@
 
 class ColorizeError(Exception):
     """Base class: the message names the file and the fix."""
+
+
+class OutputError(ColorizeError):
+    """The output location itself is unusable (full, read-only, forbidden): every later write would fail too."""

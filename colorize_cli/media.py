@@ -5,6 +5,7 @@ uint8 or uint16, exactly as decoded."""
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 import warnings
@@ -15,7 +16,7 @@ import cv2
 import numpy as np
 
 from colorize_cli.data import IMAGE_EXTENSIONS
-from colorize_cli.errors import ColorizeError
+from colorize_cli.errors import ColorizeError, OutputError
 
 # formats whose encoders accept 16 bits / an alpha channel (OpenCV's writers)
 SIXTEEN_BIT = {".png", ".tif", ".tiff"}
@@ -97,15 +98,25 @@ def write_image(path: Path, image: np.ndarray) -> None:
         ok = False
     if not ok:
         raise ColorizeError(f"{path}: OpenCV cannot write {path.suffix!r} files; choose another --format (jpg, png, tif, webp)")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".part", dir=path.parent)
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".part", dir=path.parent)
         with os.fdopen(fd, "wb") as f:
             f.write(encoded.tobytes())
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as exc:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.errno in OUTPUT_ERRNOS:
+            raise OutputError(f"{path.parent}: cannot write there ({os.strerror(exc.errno)}); {OUTPUT_ERRNOS[exc.errno]}, "
+                              "then rerun the same command: finished files are kept and nothing partial was left") from None
         raise
+
+
+OUTPUT_ERRNOS = {errno.ENOSPC: "free some space", errno.EDQUOT: "free some space (quota)",
+                 errno.EROFS: "choose a writable -o folder", errno.EACCES: "choose a writable -o folder or fix its permissions",
+                 errno.EPERM: "choose a writable -o folder or fix its permissions"}
 
 
 @dataclass(frozen=True)
