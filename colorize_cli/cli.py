@@ -212,7 +212,10 @@ def colorize_one_video(spec, model, output, overwrite, suffix, batch_size, camer
     stop = threading.Event()
     previous = signal.getsignal(signal.SIGINT)
 
+    interrupted = threading.Event()  # set only by Ctrl-C (`stop` is also set when a video simply ends)
+
     def on_interrupt(signum, frame):  # first Ctrl-C: finish the frames in flight and close a playable file
+        interrupted.set()
         if stop.is_set():
             raise KeyboardInterrupt
         stop.set()
@@ -242,8 +245,7 @@ def colorize_one_video(spec, model, output, overwrite, suffix, batch_size, camer
     if error is not None:
         console.print(f"[red]Error:[/red] {spec}: {error}", soft_wrap=True)
         return 1
-    interrupted = stop.is_set() and not getattr(sink, "stopped", False) and (info.frames is None or result.frames < info.frames)
-    note = " (stopped by Ctrl-C; the file is complete up to there)" if interrupted else ""
+    note = " (stopped by Ctrl-C; the file is complete up to there)" if interrupted.is_set() else ""
     if result.stopped_early:
         note += f"; input ended early: {result.stopped_early}"
     audio = "" if target in (None, "-") else (" with its audio" if info.has_audio else "")

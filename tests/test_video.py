@@ -201,3 +201,51 @@ def test_reconnect_option_on_the_command_line(tmp_path, tiny_models_dir):
     assert result.exit_code == 0, result.output
     assert "gave up after 1 reconnect attempt(s)" in result.output
     assert probe(tmp_path / "out.mp4")[0] == 24
+
+
+def test_ctrl_c_closes_a_playable_file(tmp_path, tiny_models_dir):
+    """SIGINT while a live pipe is being colorized: the frames so far end up in a complete, playable MP4."""
+    import os
+    import signal
+    import threading
+    import time
+
+    out = tmp_path / "live.mp4"
+    env = {**os.environ, "COLORIZE_MODELS_DIR": str(tiny_models_dir)}
+    process = subprocess.Popen([sys.executable, "-m", "colorize_cli", "-", "--raw", "96x64", "-m", "tiny", "--batch-size", "2",
+                                "-o", str(out)], stdin=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    frame = np.ascontiguousarray(data.camera()[100:164, 100:196]).tobytes()
+
+    def feed():  # an endless live source, 50 frames/s
+        try:
+            while True:
+                process.stdin.write(frame)
+                process.stdin.flush()
+                time.sleep(0.02)
+        except (BrokenPipeError, ValueError, OSError):
+            pass
+
+    threading.Thread(target=feed, daemon=True).start()
+    partial = tmp_path / ".live.part.mp4"
+    deadline = time.time() + 120
+    while time.time() < deadline and not (partial.exists() and partial.stat().st_size > 2000):
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0, stderr.decode()
+    assert "stopped by Ctrl-C; the file is complete up to there" in " ".join(stderr.decode().split())
+    frames, size, rate, _ = probe(out)
+    assert frames > 0 and size == (96, 64) and rate == 25
+    assert not partial.exists()
+
+
+def test_a_pipe_that_simply_ends_is_not_called_interrupted(tmp_path, tiny_models_dir):
+    import os
+
+    frames = b"".join(np.full((64, 96), 40 * i, np.uint8).tobytes() for i in range(5))
+    env = {**os.environ, "COLORIZE_MODELS_DIR": str(tiny_models_dir)}
+    done = subprocess.run([sys.executable, "-m", "colorize_cli", "-", "--raw", "96x64", "-m", "tiny", "-o", str(tmp_path / "p.mp4")],
+                          input=frames, capture_output=True, env=env)
+    assert done.returncode == 0
+    text = " ".join(done.stderr.decode().split())
+    assert "5 frames colorized" in text and "Ctrl-C" not in text
