@@ -130,14 +130,20 @@ class PyAVSource:
         """Decoded frames in order. A live stream of unknown length that drops (error or closed connection)
         is reopened up to `reconnect` times, `retry_delay` x attempt seconds apart; then it ends cleanly
         with `self.error` saying why. Audio is not carried across a reconnection (its clock restarts)."""
+        self.decoded, self.damaged = 0, None
         while True:
             failure = yield from self._demux(on_audio)
             if failure == "end":  # --duration reached
                 return
             dropped = self.info.live and (failure is not None or not self.info.frames)
             if not dropped:
+                expected = self.info.frames
                 if failure is not None:  # truncated or corrupt file: keep what decoded
-                    self.error = f"decoding stopped early ({failure})"
+                    self.error = f"decoding stopped after frame {self.decoded} ({failure}); the file looks truncated or damaged"
+                elif expected and self.decoded < 0.98 * expected - 1:  # FFmpeg may end quietly on a cut-off file
+                    self.error = f"only {self.decoded} of {expected} frames could be decoded; the file looks truncated or damaged"
+                elif self.damaged:
+                    self.error = f"some packets could not be decoded ({self.damaged}); the file looks damaged"
                 return
             why = failure or "connection closed"
             while self.reconnects < self.reconnect:
@@ -168,17 +174,24 @@ class PyAVSource:
                     if packet.dts is not None and self._inside(packet.pts, packet.stream.time_base, end):
                         on_audio(packet)
                     continue
-                for frame in packet.decode():
+                try:
+                    decoded = packet.decode()
+                except av.FFmpegError as exc:  # a damaged packet: skip it, keep decoding what follows
+                    self.damaged = str(exc)
+                    continue
+                for frame in decoded:
                     if not self._inside(frame.pts, frame.time_base or self.video.time_base, None):
                         continue  # decoded from the key frame before --start
                     if end is not None and not self._inside(frame.pts, frame.time_base or self.video.time_base, end):
                         return "end"
+                    self.decoded += 1
                     yield frame.to_ndarray(format="gray"), frame.pts
         except av.FFmpegError as exc:
             # the input broke off: frames still inside the decoder (threads, B-frames) are whole, keep them
             try:
                 for frame in self.video.codec_context.decode(None):
                     if self._inside(frame.pts, frame.time_base or self.video.time_base, end):
+                        self.decoded += 1
                         yield frame.to_ndarray(format="gray"), frame.pts
             except av.FFmpegError:
                 pass

@@ -249,3 +249,27 @@ def test_a_pipe_that_simply_ends_is_not_called_interrupted(tmp_path, tiny_models
     assert done.returncode == 0
     text = " ".join(done.stderr.decode().split())
     assert "5 frames colorized" in text and "Ctrl-C" not in text
+
+
+def test_truncated_video_keeps_what_decodes_and_says_where_it_stopped(tmp_path):
+    """A video file cut off at 60 % (index first, as cameras and web videos write it, so it still opens)."""
+    whole = tmp_path / "whole.mp4"
+    camera = data.camera()
+    with av.open(str(whole), "w", options={"movflags": "faststart"}) as container:
+        stream = container.add_stream("libx264", rate=25, options={"g": "5", "bf": "0"})
+        stream.width, stream.height, stream.pix_fmt = 192, 128, "yuv420p"
+        for i in range(60):
+            gray = np.ascontiguousarray(camera[100 + i: 228 + i, 100:292])
+            for packet in stream.encode(av.VideoFrame.from_ndarray(np.dstack([gray] * 3), format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    payload = whole.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(payload[: len(payload) * 6 // 10])
+    result = CliRunner().invoke(app, [str(cut), "-m", "tiny", "-o", str(tmp_path / "out.mp4")], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    written = probe(tmp_path / "out.mp4")[0]
+    assert 10 < written < 60
+    assert f"{written} frames colorized" in text and f"only {written} of 60 frames could be decoded" in text
