@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 SAMPLE := data/samples/camera.png
 
-.PHONY: demo test install bench gallery clean
+.PHONY: demo test install bench gallery zoo study clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,14 @@ bench: $(INSTALLED)
 
 gallery: $(INSTALLED)
 	$(PY) bench/gallery.py
+
+# Train (or resume), export and measure every bundled model into models/; needs ../shared/data
+zoo: $(INSTALLED)
+	$(PY) bench/zoo.py
+
+# The GAN-objective comparison (8 runs, equal budget) -> docs/study.md; needs ../shared/data
+study: $(INSTALLED)
+	$(PY) bench/study.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache data/samples/*_color.*
