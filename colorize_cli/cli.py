@@ -235,13 +235,16 @@ def colorize_one_video(spec, model, output, overwrite, suffix, batch_size, camer
                 progress.update(task, completed=count, rate=f"{count / max(elapsed, 1e-9):.1f} frames/s")
 
             result = video.colorize_video(colorizer, source, sink, smooth=smooth, on_frame=on_frame, stop=stop)
+        if result.frames == 0 and not interrupted.is_set():
+            raise ColorizeError("no frames could be decoded (an empty or damaged video); nothing written"
+                                + (f" — {result.stopped_early}" if result.stopped_early else ""))
     except Exception as exc:
         error = exc
     finally:
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGINT, previous)
         source.close()
-        sink.close(keep=error is None or stop.is_set())
+        sink.close(keep=error is None or (stop.is_set() and interrupted.is_set()))
     if error is not None:
         console.print(f"[red]Error:[/red] {spec}: {error}", soft_wrap=True)
         return 1

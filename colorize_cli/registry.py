@@ -165,15 +165,20 @@ def resolve(model: str) -> tuple[ModelCard, Path]:
         sidecar = as_path.with_suffix(".json")
         card = ModelCard.from_file(sidecar) if sidecar.is_file() else ModelCard(name=as_path.stem, weights=as_path.name)
         card.path = sidecar
+        _check_sha256(card, as_path)
         return card, as_path
     card = get_card(model)
     if not card.has_weights:
         raise ColorizeError(f"model {model!r} has no trained weights here; train it with "
                             f"`colorize train DATA --model {model}` or pick one marked in `colorize models`")
-    if card.sha256 and file_sha256(card.weights_path) != card.sha256:
-        raise ColorizeError(f"{card.weights_path}: checksum does not match its card {card.path.name}; "
-                            f"the file is corrupt or was replaced: reinstall or re-export it")
+    _check_sha256(card, card.weights_path)
     return card, card.weights_path
+
+
+def _check_sha256(card: ModelCard, weights: Path) -> None:
+    if card.sha256 and weights.is_file() and file_sha256(weights) != card.sha256:
+        raise ColorizeError(f"{weights}: checksum does not match its card {card.path.name}; "
+                            f"the file is corrupt or was replaced: reinstall or re-export it")
 
 
 def load_generator(model: str = DEFAULT_MODEL):

@@ -164,3 +164,20 @@ def test_decompression_bomb_is_refused_before_decoding(tmp_path):
     assert result.exit_code == 1
     assert "bomb.png: 40000x40000 is 1600 megapixels, over the 250 MP limit" in result.output
     assert not (tmp_path / "bomb_color.png").exists()
+
+
+@pytest.mark.parametrize("by", ["name", "path"])
+def test_weights_not_matching_their_card_are_refused(photo, tiny_models_dir, tmp_path, monkeypatch, by):
+    import json
+    import shutil
+
+    models = tmp_path / "models"
+    models.mkdir()
+    shutil.copy(tiny_models_dir / "tiny.keras", models / "swapped.keras")
+    card = json.loads((tiny_models_dir / "tiny.json").read_text())
+    card.update(name="swapped", weights="swapped.keras", sha256="0" * 64)
+    (models / "swapped.json").write_text(json.dumps(card))
+    monkeypatch.setenv("COLORIZE_MODELS_DIR", str(models))
+    result = invoke(photo, "-m", "swapped" if by == "name" else str(models / "swapped.keras"))
+    assert result.exit_code == 1
+    assert "swapped.keras: checksum does not match its card swapped.json" in " ".join(result.output.split())

@@ -273,3 +273,16 @@ def test_truncated_video_keeps_what_decodes_and_says_where_it_stopped(tmp_path):
     written = probe(tmp_path / "out.mp4")[0]
     assert 10 < written < 60
     assert f"{written} frames colorized" in text and f"only {written} of 60 frames could be decoded" in text
+
+
+def test_zero_frame_video_is_a_clear_error(tmp_path):
+    empty = tmp_path / "empty.avi"
+    with av.open(str(empty), "w") as container:  # a valid AVI with a video stream and no frames
+        stream = container.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 96, 64, "yuv420p"
+        container.start_encoding()
+    result = CliRunner().invoke(app, [str(empty), "-m", "tiny"], catch_exceptions=False)
+    text = " ".join(result.output.split())
+    assert result.exit_code == 1, text
+    assert "empty.avi: no frames could be decoded (an empty or damaged video); nothing written" in text
+    assert not (tmp_path / "empty_color.mp4").exists()
