@@ -148,7 +148,18 @@ def colorize_images(paths, model, output, overwrite, suffix, fmt, batch_size, me
     if not todo:
         console.print(f"Nothing to do: all {len(jobs)} outputs exist (use --overwrite to redo them).")
         return 0
-    failures = run_jobs(load_colorizer(model, batch_size), todo, lambda path: media.read_image(path, max_pixels), media.write_image)
+    failures = []
+    for job in todo:  # header-only size check first: a bomb is refused in milliseconds, before the model loads
+        try:
+            media.check_pixels(job.source, max_pixels)
+        except ColorizeError as exc:
+            failures.append((job, str(exc)))
+            console.print(f"[red]failed:[/red] {exc}", soft_wrap=True)
+    refused = {job for job, _ in failures}
+    todo_ok = [job for job in todo if job not in refused]
+    if todo_ok:
+        failures += run_jobs(load_colorizer(model, batch_size), todo_ok, lambda path: media.read_image(path, max_pixels),
+                             media.write_image)
     done = len(todo) - len(failures)
     console.print(f"[bold]{done} colorized[/bold], {skipped} skipped (already done), {len(failures)} failed"
                   + (f" — output: {todo[0].target if len(jobs) == 1 else common_root(todo)}" if done else ""))

@@ -45,15 +45,20 @@ def image_size(path: Path) -> tuple[int, int] | None:
         return None
 
 
-def read_image(path: Path, max_pixels: int | None = MAX_PIXELS) -> np.ndarray:
-    """Decode an image file keeping bit depth and alpha (JPEGs get their EXIF orientation applied).
-    Images declaring more than `max_pixels` pixels are refused before any pixel is decoded."""
-    path = Path(path)
-    if max_pixels and path.is_file():
+def check_pixels(path: Path, max_pixels: int | None = MAX_PIXELS) -> None:
+    """Refuse (ImageReadError) a file whose header declares more than `max_pixels` pixels; reads the header only."""
+    if max_pixels and Path(path).is_file():
         size = image_size(path)
         if size and size[0] * size[1] > max_pixels:
             raise ImageReadError(f"{path}: {size[0]}x{size[1]} is {size[0] * size[1] / 1e6:.0f} megapixels, over the "
                                  f"{max_pixels / 1e6:.0f} MP limit (a corrupt or hostile file?); raise --max-pixels if it is real")
+
+
+def read_image(path: Path, max_pixels: int | None = MAX_PIXELS) -> np.ndarray:
+    """Decode an image file keeping bit depth and alpha (JPEGs get their EXIF orientation applied).
+    Images declaring more than `max_pixels` pixels are refused before any pixel is decoded."""
+    path = Path(path)
+    check_pixels(path, max_pixels)
     try:
         raw = np.fromfile(path, dtype=np.uint8)  # np.fromfile handles non-ASCII names, cv2.imread does not
     except IsADirectoryError:
