@@ -38,9 +38,13 @@ FIGURES = DOCS / "study"
 SAMPLES = ("astronaut", "coffee", "chelsea", "rocket")  # scikit-image's colour photos (redistributable)
 
 
-def train_all(data_dir: Path, models_dir: Path) -> dict[str, Path]:
+def train_all(data_dir: Path, models_dir: Path, train_missing: bool = True) -> dict[str, Path]:
     cards = {}
     for name, recipe in STUDY.items():
+        if not train_missing:
+            if (models_dir / f"{name}.json").exists():
+                cards[name] = models_dir / f"{name}.json"
+            continue
         print(f"== {name}", flush=True)
         cfg = train.TrainConfig(data_dir=str(data_dir), run_dir=str(ROOT / "runs" / "study" / name), export_name=name,
                                 **recipe)
@@ -74,7 +78,7 @@ def plot_curves(names: list[str], path: Path) -> None:
         for rec, style in (("l1", "-"), ("l2", "--")):
             name = f"{obj}-{rec}"
             steps_csv = ROOT / "runs" / "study" / name / "steps.csv"
-            if name not in names or not steps_csv.exists():
+            if name not in names or not steps_csv.exists():  # not trained (yet)
                 continue
             with open(steps_csv) as f:
                 rows = {int(r["step"]): r for r in csv.DictReader(f)}  # a resumed run may repeat steps: keep the last
@@ -114,10 +118,13 @@ def main(argv=None):
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "train")
     parser.add_argument("--eval-dir", type=Path, default=ROOT.parent / "shared" / "data" / "eval")
     parser.add_argument("--limit", type=int, default=None, help="eval photos per folder (default: all)")
+    parser.add_argument("--report-only", action="store_true",
+                        help="train nothing: report the configurations already trained (the rest are listed as missing)")
     args = parser.parse_args(argv)
     models_dir = ROOT / "runs" / "study" / "models"
-    cards = train_all(args.data, models_dir)
+    cards = train_all(args.data, models_dir, train_missing=not args.report_only)
     names = list(cards)
+    missing = [name for name in STUDY if name not in cards]
     minutes = {n: json.loads(p.read_text())["training"]["wall_time_s"] / 60 for n, p in cards.items()}
     colorizers = [Colorizer(str(p.with_suffix(".keras"))) for p in cards.values()]
 
@@ -142,11 +149,13 @@ def main(argv=None):
            "Table 1 of *Fabbri, Colorization with GANs* (seed 000): four adversarial objectives, each with an L1 or an L2 "
            f"reconstruction term, trained by `colorize train` on `../shared/data/train` with one equal budget: {budget}. "
            "Regenerate everything here with `make study` (runs resume; finished runs are reused).", "",
+           *([f"**Not trained yet:** {', '.join(missing)} (the CPU budget of the session that wrote this page ran out; "
+               "`make study` resumes them and rewrites this page).", ""] if missing else []),
            "## Held-out metrics", "",
            "Protocol of `colorize eval` (full resolution, 8-bit sRGB; the eval photos are never trained on). "
            "`train min`: wall time on this project's 2-core CPU.", "", *sections,
            "## The same photos through all eight", "",
-           "Input (gray) | GAN, LSGAN, EBGAN, WGAN, each with 100·L1 then L2 | truth. scikit-image sample photos.", "",
+           f"Input (gray) | {', '.join(names)} | truth, on scikit-image's sample photos.", "",
            "![study grid](study/grid.jpg)", "",
            "## Loss curves", "",
            "Means over 50-step windows (`runs/study/NAME/steps.csv`); solid: 100·L1, dashed: L2. "

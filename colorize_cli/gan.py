@@ -51,6 +51,16 @@ class Objective:
     def g_loss(self, fake):
         return {"gan": losses.gan_g, "lsgan": losses.lsgan_g, "ebgan": losses.ebgan_g}.get(self.name, losses.wgan_g)(fake)
 
+    def critic_updates(self, generator_steps: int) -> int:
+        """Discriminator updates in a run of `generator_steps` (what its learning-rate schedule must span):
+        `critic_steps` per generator step, `warmup_critic_steps` on warm-up steps (see `_critic_iterations`)."""
+        if self.discriminator is None:
+            return 0
+        if not self.warmup_critic_steps:
+            return generator_steps * self.critic_steps
+        warm = sum(1 for s in range(generator_steps) if s < self.warmup_until or s % self.warmup_every == 0)
+        return warm * self.warmup_critic_steps + (generator_steps - warm) * self.critic_steps
+
     @property
     def is_wasserstein(self) -> bool:
         return self.name in ("wgan", "wgan-gp")

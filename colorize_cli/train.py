@@ -101,7 +101,8 @@ def build_gan(card: registry.ModelCard, total_steps: int, decay_fraction: float,
     elif objective.discriminator == "energy":
         discriminator = networks.energy_discriminator(card.input_size, card.d_width, conditional=objective.conditional_energy)
     model = gan.ColorGAN(generator, discriminator, objective, adv=card.adv, l1=card.l1, l2=card.l2, seed=seed)
-    d_steps = total_steps * max(objective.critic_steps, 1)
+    # the critic's schedule must span all its updates, warm-up included, or its lr reaches 0 early
+    d_steps = max(objective.critic_updates(total_steps), 1)
     model.compile(g_optimizer=_optimizer(card.optimizer, total_steps, decay_fraction),
                   d_optimizer=_optimizer(card.optimizer, d_steps, decay_fraction) if discriminator is not None else None)
     return model

@@ -131,6 +131,20 @@ def test_wgan_critic_schedule_warm_up_then_n_critic():
         counts.append(int(model.d_optimizer.iterations.numpy()))
     # step 0: warm-up (7 critic updates); steps 1, 2: n_critic = 5; step 3 (every 3rd): warm-up again
     assert np.diff([0] + counts).tolist() == [7, 5, 5, 7]
+    assert model.objective.critic_updates(4) == 24  # what the critic's lr schedule is sized by
+
+
+def test_critic_lr_schedule_spans_every_critic_update():
+    """WGAN's warm-up multiplies critic updates (50 generator steps: 25 x 100 + 25 x 5 = 2625), so a
+    schedule sized by n_critic alone would reach lr 0 after 250 of them and freeze the critic."""
+    wgan = gan.OBJECTIVES["wgan"]
+    assert wgan.critic_updates(50) == 25 * 100 + 25 * 5
+    assert wgan.critic_updates(600) == 26 * 100 + 574 * 5  # steps 0-24 and 500 warm up
+    assert gan.OBJECTIVES["wgan-gp"].critic_updates(50) == 250 and gan.OBJECTIVES["lsgan"].critic_updates(50) == 50
+    card = registry.ModelCard(**{**registry.BUILTIN["wgan"].__dict__, "input_size": 32, "width": 4, "d_width": 4})
+    model = train.build_gan(card, total_steps=50, decay_fraction=0.5)
+    schedule = model.d_optimizer.learning_rate if callable(model.d_optimizer.learning_rate) else model.d_optimizer._learning_rate
+    assert float(schedule(2624)) > 0 and float(schedule(2625)) == 0
 
 
 MIRRORED = """
