@@ -215,12 +215,14 @@ def test_ctrl_c_closes_a_playable_file(tmp_path, tiny_models_dir):
     process = subprocess.Popen([sys.executable, "-m", "colorize_cli", "-", "--raw", "96x64", "-m", "tiny", "--batch-size", "2",
                                 "-o", str(out)], stdin=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     frame = np.ascontiguousarray(data.camera()[100:164, 100:196]).tobytes()
+    fed = []
 
-    def feed():  # an endless live source, 50 frames/s
+    def feed():  # an endless live source, 50 frames/s; writes block once the pipe is full and nobody reads
         try:
             while True:
                 process.stdin.write(frame)
                 process.stdin.flush()
+                fed.append(1)
                 time.sleep(0.02)
         except (BrokenPipeError, ValueError, OSError):
             pass
@@ -228,7 +230,7 @@ def test_ctrl_c_closes_a_playable_file(tmp_path, tiny_models_dir):
     threading.Thread(target=feed, daemon=True).start()
     partial = tmp_path / ".live.part.mp4"
     deadline = time.time() + 120
-    while time.time() < deadline and not (partial.exists() and partial.stat().st_size > 2000):
+    while time.time() < deadline and len(fed) < 60:  # the pipe holds ~10 frames: 60 fed means frames are flowing
         time.sleep(0.05)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
