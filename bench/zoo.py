@@ -30,7 +30,7 @@ DATA_TERMS = ("9,674 colour photos (BSDS500 train+val, ImageNet and Imagenette s
               "Weights trained on them are for research and personal use; see data/README.md.")
 
 # The small, equal budget of the study and of every bundled model but the default: ~0.9 epoch at 128 px.
-SMALL = dict(steps=500, batch_size=16, image_size=128, width=16, d_width=16, seed=0)
+SMALL = dict(steps=500, batch_size=16, image_size=128, width=16, d_width=16, seed=0, checkpoint_every=100)
 
 ZOO = {
     # the default: the longest run this project could afford on a 2-core CPU (about 70 minutes)
