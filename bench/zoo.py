@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import subprocess
 import sys
 from pathlib import Path
@@ -50,18 +48,10 @@ def config(name: str, recipe: dict, data_dir: Path, export_name: str | None = No
                              **fields)
 
 
-def hardware() -> str:
-    try:
-        model = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
-    except (OSError, StopIteration):
-        model = platform.processor() or platform.machine()
-    return f"{model}, {os.cpu_count()} CPU threads"
-
-
 def train_and_export(name: str, recipe: dict, data_dir: Path, models_dir: Path, eval_dirs: list[Path]) -> Path:
     card_path = train.train(config(name, recipe, data_dir), models_dir=models_dir)
     card = json.loads(card_path.read_text())
-    card["training"].update({"data": "../shared/data/train", "terms": DATA_TERMS, "hardware": hardware(), "recipe": f"bench/zoo.py {name}"})
+    card["training"].update({"data": "../shared/data/train", "terms": DATA_TERMS, "recipe": f"bench/zoo.py {name}"})
     train.write_atomic(card_path, (json.dumps(card, indent=2) + "\n").encode())
     if eval_dirs:  # held-out measurement recorded on the card (a separate process: fresh memory, same protocol as eval)
         subprocess.run([sys.executable, str(ROOT / "bench" / "card_metrics.py"), str(card_path.with_suffix(".keras")),

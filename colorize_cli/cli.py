@@ -158,7 +158,8 @@ def colorize_images(paths, model, output, overwrite, suffix, fmt, batch_size, me
     refused = {job for job, _ in failures}
     todo_ok = [job for job in todo if job not in refused]
     if todo_ok:
-        failures += run_jobs(load_colorizer(model, batch_size), todo_ok, lambda path: media.read_image(path, max_pixels),
+        # sizes were checked above, so the workers decode without reading each header again
+        failures += run_jobs(load_colorizer(model, batch_size), todo_ok, lambda path: media.read_image(path, max_pixels=None),
                              media.write_image)
     done = len(todo) - len(failures)
     console.print(f"[bold]{done} colorized[/bold], {skipped} skipped (already done), {len(failures)} failed"

@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
-import math
 import os
 import platform
 import time
@@ -17,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from colorize_cli import colorspace, data, gan, networks, registry
+from colorize_cli import colorspace, data, gan, metrics, networks, registry
 from colorize_cli._keras import keras, tf
 from colorize_cli.errors import ColorizeError
 
@@ -108,12 +107,6 @@ def build_gan(card: registry.ModelCard, total_steps: int, decay_fraction: float,
     return model
 
 
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    """PSNR in dB between float images in [0, 1] (capped at 100 dB for identical images)."""
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return 100.0 if mse <= 1e-10 else 10 * math.log10(1.0 / mse)
-
-
 def sample_grid(l_norm: np.ndarray, ab_pred: np.ndarray, ab_true: np.ndarray, norm=colorspace.DEFAULT_NORMALIZATION):
     """Rows of (input L | prediction | truth) as one uint8 BGR image, plus the mean RGB PSNR."""
     rows, scores = [], []
@@ -122,9 +115,20 @@ def sample_grid(l_norm: np.ndarray, ab_pred: np.ndarray, ab_true: np.ndarray, no
         gray = colorspace.merge_ab(lightness, np.zeros_like(pred), norm)
         colour = colorspace.merge_ab(lightness, pred, norm)
         truth = colorspace.merge_ab(lightness, true, norm)
-        scores.append(psnr(colour, truth))
+        scores.append(metrics.psnr(colour, truth, peak=1.0))
         rows.append(np.hstack([gray, colour, truth]))
     return colorspace.from_float(np.vstack(rows), np.uint8), float(np.mean(scores))
+
+
+def hardware() -> str:
+    """What trained a model, for its card: the CPU model and thread count, plus any GPUs."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        cpu = platform.processor() or platform.machine()
+    gpus = [d.name for d in tf.config.list_logical_devices("GPU")]
+    return f"{cpu}, {os.cpu_count()} CPU threads" + (f", {len(gpus)} GPU(s)" if gpus else "")
 
 
 def write_atomic(path: Path, payload: bytes) -> None:
@@ -381,6 +385,6 @@ def train(cfg: TrainConfig, models_dir: Path | None = None, log=print, callbacks
 
     card.training = {
         "data": str(cfg.data_dir), "images": len(train_paths), "image_size": card.input_size, "batch_size": cfg.batch_size,
-        "steps": step, "wall_time_s": round(wall), "hardware": platform.processor() or platform.machine(), "seed": cfg.seed,
+        "steps": step, "wall_time_s": round(wall), "hardware": hardware(), "seed": cfg.seed,
     }
     return export_generator(model.generator, card, models_dir or registry.user_models_dir())

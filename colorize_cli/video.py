@@ -101,6 +101,7 @@ class PyAVSource:
         self.url, self.start, self.duration = url, start, duration
         self.reconnect, self.retry_delay, self.reconnects = reconnect, retry_delay, 0
         self.error: str | None = None
+        self.decoded, self.damaged = 0, None  # frames yielded; the last undecodable packet's error
         self._open()
         self.audio = self.container.streams.audio[0] if self.container.streams.audio else None
         rate = self.video.average_rate or self.video.guessed_rate or Fraction(25)
@@ -130,7 +131,6 @@ class PyAVSource:
         """Decoded frames in order. A live stream of unknown length that drops (error or closed connection)
         is reopened up to `reconnect` times, `retry_delay` x attempt seconds apart; then it ends cleanly
         with `self.error` saying why. Audio is not carried across a reconnection (its clock restarts)."""
-        self.decoded, self.damaged = 0, None
         while True:
             failure = yield from self._demux(on_audio)
             if failure == "end":  # --duration reached
@@ -168,6 +168,7 @@ class PyAVSource:
 
         streams = [self.video] + ([self.audio] if self.audio is not None and on_audio else [])
         end = None if self.duration is None else self.start + self.duration
+        time_base = self.video.time_base  # frames flushed from the decoder carry none of their own
         try:
             for packet in self.container.demux(*streams):
                 if packet.stream.type == "audio":
@@ -180,9 +181,9 @@ class PyAVSource:
                     self.damaged = str(exc)
                     continue
                 for frame in decoded:
-                    if not self._inside(frame.pts, frame.time_base or self.video.time_base, None):
+                    if not self._inside(frame.pts, time_base, None):
                         continue  # decoded from the key frame before --start
-                    if end is not None and not self._inside(frame.pts, frame.time_base or self.video.time_base, end):
+                    if end is not None and not self._inside(frame.pts, time_base, end):
                         return "end"
                     self.decoded += 1
                     yield frame.to_ndarray(format="gray"), frame.pts
@@ -190,7 +191,7 @@ class PyAVSource:
             # the input broke off: frames still inside the decoder (threads, B-frames) are whole, keep them
             try:
                 for frame in self.video.codec_context.decode(None):
-                    if self._inside(frame.pts, frame.time_base or self.video.time_base, end):
+                    if self._inside(frame.pts, time_base, end):
                         self.decoded += 1
                         yield frame.to_ndarray(format="gray"), frame.pts
             except av.FFmpegError:
