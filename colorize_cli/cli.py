@@ -398,6 +398,8 @@ def train_command(
     pull_away: Optional[float] = typer.Option(None, "--pull-away", help="EBGAN pull-away term weight (0.1 in Zhao et al.; default off)."),
     label_smoothing: Optional[float] = typer.Option(None, "--label-smoothing", help="One-sided: real target 1 - this (GAN/LSGAN)."),
     val: Optional[Path] = typer.Option(None, "--val", help="Validation folder (default: 2% of DATA_DIR held out)."),
+    balance: bool = typer.Option(False, "--balance", help="Draw each top-level subfolder of DATA_DIR equally often (for data gathered from lopsided sources)."),
+    init: Optional[str] = typer.Option(None, "--init", help="Fine-tune: start the generator from this model (name or .keras path; same --width and --image-size)."),
     seed: int = typer.Option(0, "--seed"),
     strategy: str = typer.Option("auto", "--strategy", help="auto, mirrored (all local GPUs), multi-worker (TF_CONFIG), none."),
     mixed_precision: bool = typer.Option(False, "--mixed-precision", help="bfloat16 compute on GPUs/CPUs that support it."),
@@ -417,7 +419,7 @@ def train_command(
                "pull_away": pull_away, "label_smoothing": label_smoothing}
     cfg = train.TrainConfig(model=model, data_dir=str(data_dir), run_dir=str(run or Path("runs") / model), epochs=epochs,
                             steps=steps, batch_size=batch_size, image_size=image_size, width=width, d_width=d_width,
-                            lr=lr, adv=adv, l1=l1, l2=l2, val_dir=str(val) if val else None, seed=seed, export_name=name,
+                            lr=lr, adv=adv, l1=l1, l2=l2, val_dir=str(val) if val else None, balance=balance, init_from=init, seed=seed, export_name=name,
                             strategy=strategy, mixed_precision=mixed_precision, checkpoint_every=checkpoint_every,
                             objective_options={k: v for k, v in options.items() if v is not None})
     try:

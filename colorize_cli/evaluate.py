@@ -65,6 +65,10 @@ def load_photos(folder: Path, limit: int | None = None, seed: int = 0) -> list[P
     paths = data.list_images(folder)
     if limit and limit < len(paths):
         paths = sorted(random.Random(seed).sample(paths, limit))
+    return read_photos(paths)
+
+
+def read_photos(paths: list[Path]) -> list[Photo]:
     photos = []
     for path in paths:
         image = media.fit_to_format(media.read_image(path), ".jpg")  # 8-bit, alpha dropped
@@ -120,9 +124,12 @@ def colorize_all(colorizer, photos: list[Photo]) -> tuple[list[np.ndarray], floa
 
 
 def evaluate_dataset(folder: Path, colorizers: list, limit: int | None = None, seed: int = 0, progress=None) -> DatasetResult:
-    photos = load_photos(folder, limit, seed)
+    return evaluate_photos(Path(folder).name, load_photos(folder, limit, seed), colorizers, progress)
+
+
+def evaluate_photos(name: str, photos: list[Photo], colorizers: list, progress=None) -> DatasetResult:
     has_truth = bool(photos) and all(p.has_truth for p in photos)
-    result = DatasetResult(Path(folder).name, has_truth, photos=photos)
+    result = DatasetResult(name, has_truth, photos=photos)
     candidates = [(GRAY, None)] + [(c.name, c) for c in colorizers]
     with ThreadPoolExecutor(2) as pool:
         for name, colorizer in candidates:

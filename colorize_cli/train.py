@@ -39,6 +39,8 @@ class TrainConfig:
     l2: float | None = None
     objective_options: dict = field(default_factory=dict)  # e.g. {"clip": 0.01, "margin": 0.3}
     val_dir: str | None = None
+    balance: bool = False  # draw every top-level source folder of data_dir about equally often
+    init_from: str | None = None  # start the generator from this model (name or .keras path): fine-tuning
     seed: int = 0
     checkpoint_every: int = 500  # steps
     log_every: int = 50  # steps between rows of steps.csv (window-mean losses)
@@ -299,6 +301,16 @@ def export_run(run_dir: Path, name: str | None = None, models_dir: Path | None =
     return export_generator(model.generator, card, models_dir or registry.user_models_dir())
 
 
+def init_generator(generator, model: str) -> None:
+    """Copy a trained model's weights into `generator` (same architecture, width and input size)."""
+    source, source_card = registry.load_generator(model)
+    mine, theirs = [w.shape for w in generator.weights], [w.shape for w in source.weights]
+    if mine != theirs:
+        raise ColorizeError(f"{model}: cannot initialise from it: its network ({source_card.arch}, width {source_card.width}, "
+                            f"{source_card.input_size} px) differs from this run's; use the same --model, --width and --image-size")
+    generator.set_weights(source.get_weights())
+
+
 def make_strategy(name: str):
     """tf.distribute strategy by name. `auto` mirrors over local GPUs when there are several."""
     if name == "auto":
@@ -337,6 +349,8 @@ def train(cfg: TrainConfig, models_dir: Path | None = None, log=print, callbacks
         train_paths, val_paths = scan.usable, data.scan_images(data.list_images(cfg.val_dir)).usable
     else:
         train_paths, val_paths = data.split_validation(scan.usable, seed=cfg.seed)
+    if cfg.balance:
+        train_paths = data.balance_sources(train_paths, cfg.data_dir)
     if len(train_paths) < cfg.batch_size:
         raise ColorizeError(f"{cfg.data_dir}: only {len(train_paths)} usable photos, fewer than one batch of {cfg.batch_size}")
 
@@ -358,6 +372,9 @@ def train(cfg: TrainConfig, models_dir: Path | None = None, log=print, callbacks
     if checkpoint.restore():
         step = int(model.g_optimizer.iterations.numpy())
         log(f"resuming {run_dir} at step {step} of {total_steps}")
+    elif cfg.init_from:  # only on a fresh run: a resumed one already holds the fine-tuned weights
+        init_generator(model.generator, cfg.init_from)
+        log(f"generator initialised from {cfg.init_from}")
     (run_dir / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=2) + "\n")
 
     val_arrays = data.load_arrays(val_paths[:64], card.input_size)
@@ -387,4 +404,8 @@ def train(cfg: TrainConfig, models_dir: Path | None = None, log=print, callbacks
         "data": str(cfg.data_dir), "images": len(train_paths), "image_size": card.input_size, "batch_size": cfg.batch_size,
         "steps": step, "wall_time_s": round(wall), "hardware": hardware(), "seed": cfg.seed,
     }
+    if cfg.balance:
+        card.training["balanced_sources"] = True
+    if cfg.init_from:
+        card.training["initialised_from"] = cfg.init_from
     return export_generator(model.generator, card, models_dir or registry.user_models_dir())

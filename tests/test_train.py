@@ -90,8 +90,8 @@ def test_step_log_holds_window_means_of_the_epoch(tmp_path):
 
 
 def small_config(photos, run, steps, **overrides):
-    return train.TrainConfig(model="lsgan", data_dir=str(photos), run_dir=str(run), steps=steps, batch_size=4, image_size=32,
-                             width=4, d_width=4, checkpoint_every=1, seed=3, **overrides)
+    fields = dict(model="lsgan", batch_size=4, image_size=32, width=4, d_width=4, checkpoint_every=1, seed=3)
+    return train.TrainConfig(data_dir=str(photos), run_dir=str(run), steps=steps, **{**fields, **overrides})
 
 
 def test_interrupted_run_resumes_exactly(tmp_path):
@@ -202,3 +202,37 @@ def test_sigkill_mid_run_resumes(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert "resuming" in result.stderr and "of 40" in result.stderr
     assert registry.ModelCard.from_file(tmp_path / "models" / "run.json").training["steps"] == 40
+
+
+def test_balance_sources_draws_each_folder_about_equally(tmp_path):
+    from pathlib import Path
+
+    from colorize_cli import data
+
+    paths = [tmp_path / "faces" / f"{i}.jpg" for i in range(90)] + [tmp_path / "scenes" / f"{i}.jpg" for i in range(30)] \
+        + [tmp_path / "loose.jpg"]
+    balanced = data.balance_sources(paths, tmp_path)
+    counts = {name: sum(Path(p).relative_to(tmp_path).parts[0] == name for p in balanced) for name in ("faces", "scenes")}
+    assert counts == {"faces": 90, "scenes": 90}  # 30 scenes x 3
+    assert balanced.count(tmp_path / "loose.jpg") == 90  # root-level photos are one source
+    assert balanced == data.balance_sources(list(reversed(paths)), tmp_path)  # order-independent: resumable
+
+
+def test_init_from_fine_tunes_an_existing_model(tmp_path):
+    """--init starts the generator from a model's weights; a different architecture is refused with the fix."""
+    photos = colour_photos(tmp_path / "photos")
+    base = train.train(small_config(photos, tmp_path / "base", 2), models_dir=tmp_path / "m", log=lambda m: None)
+    start = registry.load_keras_model(base.with_suffix(".keras")).get_weights()
+    messages = []
+    tuned = train.train(small_config(photos, tmp_path / "tuned", 1, init_from=str(base.with_suffix(".keras")), lr=0.0),
+                        models_dir=tmp_path / "m", log=messages.append)
+    assert any("initialised from" in m for m in messages)
+    # lr 0: the weights that come out are the ones that went in (batch-norm statistics aside)
+    out = registry.load_keras_model(tuned.with_suffix(".keras"))
+    for w, a, b in zip(out.weights, start, out.get_weights()):
+        if "moving" not in w.path:
+            np.testing.assert_array_equal(a, b)
+    assert registry.ModelCard.from_file(tuned).training["initialised_from"] == str(base.with_suffix(".keras"))
+    with pytest.raises(train.ColorizeError, match="differs from this run's; use the same --model, --width"):
+        train.train(small_config(photos, tmp_path / "wide", 1, init_from=str(base.with_suffix(".keras")), width=8),
+                    models_dir=tmp_path / "m", log=lambda m: None)

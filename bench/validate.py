@@ -1,0 +1,80 @@
+"""Compare models on the training folder's held-out validation split: how candidates are chosen.
+
+    .venv/bin/python bench/validate.py MODEL [MODEL ...] [--data ../shared/data/train] [--seed 0]
+
+The split is the trainer's own (`data.split_validation` of the usable photos, same seed), so none of
+these photos was trained on by a model trained on that folder with that seed. Metrics follow the
+`colorize eval` protocol at full resolution, per photo, then averaged *per source folder* and over
+sources with equal weight (macro average): a plain mean over the split would be ruled by its largest
+source (a quarter of the photos are cropped faces, where every model gains 4-7 dB), which says little
+about scenes, objects and animals. The eval sets (kodak24, bsds500_test) are never used to choose.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from colorize_cli import data, evaluate  # noqa: E402
+from colorize_cli.pipeline import Colorizer  # noqa: E402
+
+
+def validation_photos(data_dir: Path, seed: int = 0) -> list[evaluate.Photo]:
+    usable = data.scan_images(data.list_images(data_dir)).usable
+    _, val = data.split_validation(usable, seed=seed)
+    return [p for p in evaluate.read_photos(val) if p.has_truth]
+
+
+def source_of(path: Path, data_dir: Path) -> str:
+    parts = path.relative_to(data_dir).parts
+    return parts[0] if len(parts) > 1 else "."
+
+
+def per_source(result: evaluate.DatasetResult, data_dir: Path) -> dict[str, dict[str, dict]]:
+    """model -> source -> {n, psnr_gain, colorfulness_ratio}; plus source 'macro' (equal weight per source)."""
+    sources = [source_of(p.path, data_dir) for p in result.photos]
+    rows = collections.defaultdict(list)
+    for row in result.rows:
+        rows[row["model"]].append(row)
+    gray = rows.pop(evaluate.GRAY)
+    table = {}
+    for model, model_rows in rows.items():
+        groups = collections.defaultdict(list)
+        for source, row, base in zip(sources, model_rows, gray):
+            groups[source].append((row["psnr"] - base["psnr"], row["colorfulness"], row["truth_colorfulness"]))
+        table[model] = {s: {"n": len(g), "psnr_gain": float(np.mean([r[0] for r in g])),
+                            "colorfulness_ratio": float(np.mean([r[1] for r in g]) / np.mean([r[2] for r in g]))}
+                        for s, g in sorted(groups.items())}
+        table[model]["macro"] = {"n": len(model_rows),
+                                 **{k: float(np.mean([v[k] for v in table[model].values()])) for k in ("psnr_gain", "colorfulness_ratio")}}
+    return table
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("models", nargs="+", help="registered names or .keras paths")
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "train")
+    parser.add_argument("--seed", type=int, default=0, help="the training runs' seed (it fixes the split)")
+    args = parser.parse_args(argv)
+    photos = validation_photos(args.data, args.seed)
+    result = evaluate.evaluate_photos("validation", photos, [Colorizer(m) for m in args.models])
+    table = per_source(result, args.data)
+    sources = list(next(iter(table.values())))
+    print(f"validation split of {args.data} (seed {args.seed}): {len(photos)} photos; "
+          "PSNR gain over gray (dB) / colourfulness as % of truth")
+    first = next(iter(table.values()))
+    print("| model | " + " | ".join(f"{s} ({first[s]['n']})" for s in sources) + " |")
+    print("|---" * (len(sources) + 1) + "|")
+    for model, row in table.items():
+        print(f"| {model} | " + " | ".join(f"{row[s]['psnr_gain']:+.2f} / {row[s]['colorfulness_ratio']:.0%}" for s in sources) + " |")
+
+
+if __name__ == "__main__":
+    main()
