@@ -30,3 +30,14 @@ def test_python_api_accepts_rgb_and_rgba():
     rgba = np.dstack([rgb, np.full(rgb.shape[:2], 7, np.uint8)])
     out = colorizer.colorize(rgba)
     assert out.shape == rgba.shape and (out[..., 3] == 7).all()
+
+
+def test_every_bundled_model_is_intact_and_small():
+    bundled = [card for card in registry.list_models().values() if card.path and card.path.parent in registry.BUNDLED_DIRS]
+    assert {c.name for c in bundled} >= {"lsgan", "gan", "ebgan", "colorful", "wgan"}
+    assert sum(c.weights_path.stat().st_size for c in bundled) < 120 * 2**20
+    for card in bundled:
+        assert card.weights_path.stat().st_size < 25 * 2**20, card.name
+        assert registry.file_sha256(card.weights_path) == card.sha256, card.name
+        assert {"kodak24", "bsds500_test"} <= set(card.metrics), card.name
+        assert card.training["wall_time_s"] > 0 and card.training["hardware"] and card.training["terms"], card.name
