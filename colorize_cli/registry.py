@@ -49,6 +49,7 @@ class ModelCard:
     optimizer: dict = field(default_factory=lambda: {"name": "adam", "lr": 2e-4, "beta_1": 0.5, "beta_2": 0.999})
     objective_options: dict = field(default_factory=dict)  # overrides of gan.Objective fields
     normalization: dict = field(default_factory=lambda: dataclasses.asdict(Normalization()))
+    saturation: float = 1.0  # predicted ab is scaled by this at inference (chosen on validation photos; see bench/validate.py)
     weights: str | None = None  # file name of the .keras model, relative to the card
     sha256: str | None = None
     metrics: dict = field(default_factory=dict)

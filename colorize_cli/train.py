@@ -349,6 +349,7 @@ def train(cfg: TrainConfig, models_dir: Path | None = None, log=print, callbacks
         train_paths, val_paths = scan.usable, data.scan_images(data.list_images(cfg.val_dir)).usable
     else:
         train_paths, val_paths = data.split_validation(scan.usable, seed=cfg.seed)
+    n_photos = len(train_paths)
     if cfg.balance:
         train_paths = data.balance_sources(train_paths, cfg.data_dir)
     if len(train_paths) < cfg.batch_size:
@@ -401,7 +402,7 @@ def train(cfg: TrainConfig, models_dir: Path | None = None, log=print, callbacks
     wall = checkpoint.wall_time()
 
     card.training = {
-        "data": str(cfg.data_dir), "images": len(train_paths), "image_size": card.input_size, "batch_size": cfg.batch_size,
+        "data": str(cfg.data_dir), "images": n_photos, "image_size": card.input_size, "batch_size": cfg.batch_size,
         "steps": step, "wall_time_s": round(wall), "hardware": hardware(), "seed": cfg.seed,
     }
     if cfg.balance:

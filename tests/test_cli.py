@@ -181,3 +181,26 @@ def test_weights_not_matching_their_card_are_refused(photo, tiny_models_dir, tmp
     result = invoke(photo, "-m", "swapped" if by == "name" else str(models / "swapped.keras"))
     assert result.exit_code == 1
     assert "swapped.keras: checksum does not match its card swapped.json" in " ".join(result.output.split())
+
+
+def test_saturation_scales_the_predicted_colour(tmp_path):
+    """--saturation 0 gives the gray photo back; above 1 is more vivid; default: the card's calibrated value."""
+    from skimage import data
+
+    from colorize_cli import Colorizer, colorspace, registry
+
+    path = tmp_path / "astronaut.png"
+    cv2.imwrite(str(path), cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2GRAY))
+    assert invoke(path, "--saturation", "0", "-o", tmp_path / "gray.png").exit_code == 0
+    lab = colorspace.bgr_to_lab(cv2.imread(str(tmp_path / "gray.png")))
+    assert np.abs(lab[..., 1:]).max() < 1.5  # 8-bit rounding only
+
+    gray = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+
+    def chroma(saturation):
+        lab = colorspace.rgb_to_lab(Colorizer(saturation=saturation).colorize(gray))
+        return np.hypot(lab[..., 1], lab[..., 2]).mean()
+
+    assert chroma(1.5) > 1.3 * chroma(1.0)
+    assert Colorizer().saturation == registry.get_card(registry.DEFAULT_MODEL).saturation
+    assert invoke(path, "--saturation", "9").exit_code == 2  # out of range: a usage error
