@@ -1,6 +1,6 @@
 """Compare models on the training folder's held-out validation split: how candidates are chosen.
 
-    .venv/bin/python bench/validate.py MODEL [MODEL ...] [--data ../shared/data/train] [--seed 0]
+    .venv/bin/python bench/validate.py MODEL [MODEL ...] [--saturations 1 1.15 ...] [--min-colourfulness 0.6]
 
 The split is the trainer's own (`data.split_validation` of the usable photos, same seed), so none of
 these photos was trained on by a model trained on that folder with that seed. Metrics follow the
@@ -62,10 +62,19 @@ def main(argv=None):
     parser.add_argument("models", nargs="+", help="registered names or .keras paths")
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "train")
     parser.add_argument("--seed", type=int, default=0, help="the training runs' seed (it fixes the split)")
+    parser.add_argument("--saturations", type=float, nargs="+", default=None,
+                        help="try each model at each of these saturations (default: each card's own)")
+    parser.add_argument("--min-colourfulness", type=float, default=0.6,
+                        help="selection rule: the highest macro PSNR gain among rows with at least this macro colourfulness ratio")
     args = parser.parse_args(argv)
     photos = validation_photos(args.data, args.seed)
-    result = evaluate.evaluate_photos("validation", photos, [Colorizer(m) for m in args.models])
-    table = per_source(result, args.data)
+    colorizers = []
+    for model in args.models:
+        for saturation in args.saturations or [None]:
+            colorizer = Colorizer(model, saturation=saturation)
+            colorizer.card.name = f"{colorizer.card.name} @{colorizer.saturation:g}"
+            colorizers.append(colorizer)
+    table = per_source(evaluate.evaluate_photos("validation", photos, colorizers), args.data)
     sources = list(next(iter(table.values())))
     print(f"validation split of {args.data} (seed {args.seed}): {len(photos)} photos; "
           "PSNR gain over gray (dB) / colourfulness as % of truth")
@@ -74,6 +83,12 @@ def main(argv=None):
     print("|---" * (len(sources) + 1) + "|")
     for model, row in table.items():
         print(f"| {model} | " + " | ".join(f"{row[s]['psnr_gain']:+.2f} / {row[s]['colorfulness_ratio']:.0%}" for s in sources) + " |")
+    eligible = {m: r["macro"] for m, r in table.items() if r["macro"]["colorfulness_ratio"] >= args.min_colourfulness}
+    if eligible:
+        best = max(eligible, key=lambda m: eligible[m]["psnr_gain"])
+        print(f"selected (highest macro PSNR gain with macro colourfulness >= {args.min_colourfulness:.0%}): {best}")
+    else:
+        print(f"no candidate reaches {args.min_colourfulness:.0%} macro colourfulness")
 
 
 if __name__ == "__main__":
