@@ -10,4 +10,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+# Python-side TF warnings (e.g. "triggered tf.function retracing" when `eval --model all` compiles one
+# graph per model, as intended) are noise to a CLI user; errors still show
+tf.get_logger().setLevel("ERROR")
+
 __all__ = ["keras", "tf"]
