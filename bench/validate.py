@@ -32,14 +32,9 @@ def validation_photos(data_dir: Path, seed: int = 0) -> list[evaluate.Photo]:
     return [p for p in evaluate.read_photos(val) if p.has_truth]
 
 
-def source_of(path: Path, data_dir: Path) -> str:
-    parts = path.relative_to(data_dir).parts
-    return parts[0] if len(parts) > 1 else "."
-
-
 def per_source(result: evaluate.DatasetResult, data_dir: Path) -> dict[str, dict[str, dict]]:
     """model -> source -> {n, psnr_gain, colorfulness_ratio}; plus source 'macro' (equal weight per source)."""
-    sources = [source_of(p.path, data_dir) for p in result.photos]
+    sources = [data.source_of(p.path, data_dir) or "." for p in result.photos]
     rows = collections.defaultdict(list)
     for row in result.rows:
         rows[row["model"]].append(row)
@@ -75,10 +70,10 @@ def main(argv=None):
             colorizer.card.name = f"{colorizer.card.name} @{colorizer.saturation:g}"
             colorizers.append(colorizer)
     table = per_source(evaluate.evaluate_photos("validation", photos, colorizers), args.data)
-    sources = list(next(iter(table.values())))
+    first = next(iter(table.values()))
+    sources = list(first)
     print(f"validation split of {args.data} (seed {args.seed}): {len(photos)} photos; "
           "PSNR gain over gray (dB) / colourfulness as % of truth")
-    first = next(iter(table.values()))
     print("| model | " + " | ".join(f"{s} ({first[s]['n']})" for s in sources) + " |")
     print("|---" * (len(sources) + 1) + "|")
     for model, row in table.items():

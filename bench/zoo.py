@@ -14,6 +14,7 @@ The GAN models of the zoo share their runs with the comparison study (bench/stud
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import subprocess
 import sys
@@ -37,6 +38,7 @@ BASES = {
                        run="runs/lsgan-128w24"),
 }
 BASE_MODELS = ROOT / "runs" / "zoo" / "models"
+TRAIN_FIELDS = {f.name for f in dataclasses.fields(train.TrainConfig)}
 
 ZOO = {
     # the default: lsgan-base fine-tuned for 1500 steps at half the learning rate with every source folder
@@ -55,7 +57,7 @@ ZOO = {
 
 
 def config(name: str, recipe: dict, data_dir: Path, export_name: str | None = None) -> train.TrainConfig:
-    fields = {k: v for k, v in recipe.items() if k not in ("run", "base", "saturation", "selection")}
+    fields = {k: v for k, v in recipe.items() if k in TRAIN_FIELDS}  # the rest (run, base, saturation…) is zoo's
     if "base" in recipe:
         fields["init_from"] = str(BASE_MODELS / f"{recipe['base']}.keras")
     return train.TrainConfig(data_dir=str(data_dir), run_dir=str(ROOT / recipe["run"]), export_name=export_name or name,

@@ -136,9 +136,6 @@ class ModelChoice:
     name: str
     saturation: float | None = None
 
-    def __str__(self):
-        return self.name
-
 
 def load_colorizer(model: ModelChoice, batch_size: int):
     try:

@@ -74,6 +74,12 @@ def split_validation(paths: list[Path], fraction: float = 0.02, minimum: int = 8
     return sorted(shuffled[n_val:]), sorted(shuffled[:n_val])
 
 
+def source_of(path: str | os.PathLike, root: str | os.PathLike) -> str:
+    """The top-level folder of `root` that holds `path` ("" for photos directly in `root`)."""
+    parts = Path(path).relative_to(root).parts
+    return parts[0] if len(parts) > 1 else ""
+
+
 def balance_sources(paths: list[Path], root: str | os.PathLike) -> list[Path]:
     """Repeat each top-level source folder's photos so every source is drawn about equally often.
 
@@ -81,11 +87,9 @@ def balance_sources(paths: list[Path], root: str | os.PathLike) -> list[Path]:
     against 300 BSDS scenes); unbalanced, the model learns the big source's colours best. Each
     source is repeated round(largest / its size) times (at least once); photos directly in `root`
     count as one source. Deterministic, so resumed runs see the same order."""
-    root = Path(root)
     groups: dict[str, list[Path]] = {}
     for path in paths:
-        parts = Path(path).relative_to(root).parts
-        groups.setdefault(parts[0] if len(parts) > 1 else "", []).append(Path(path))
+        groups.setdefault(source_of(path, root), []).append(Path(path))
     largest = max((len(g) for g in groups.values()), default=0)
     return sorted(p for g in groups.values() for p in g * max(1, round(largest / len(g))))
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+import numpy as np
+
 from colorize_cli import losses
 from colorize_cli._keras import keras, tf
 
@@ -51,15 +53,21 @@ class Objective:
     def g_loss(self, fake):
         return {"gan": losses.gan_g, "lsgan": losses.lsgan_g, "ebgan": losses.ebgan_g}.get(self.name, losses.wgan_g)(fake)
 
+    def critic_steps_at(self, step):
+        """Critic updates at generator step(s) `step` (int, array or tensor): `warmup_critic_steps` on
+        warm-up steps (Arjovsky et al.), `critic_steps` otherwise."""
+        if not self.warmup_critic_steps:
+            return self.critic_steps
+        warm = ops.logical_or(step < self.warmup_until, step % self.warmup_every == 0)
+        return ops.where(warm, self.warmup_critic_steps, self.critic_steps)
+
     def critic_updates(self, generator_steps: int) -> int:
-        """Discriminator updates in a run of `generator_steps` (what its learning-rate schedule must span):
-        `critic_steps` per generator step, `warmup_critic_steps` on warm-up steps (see `_critic_iterations`)."""
+        """Discriminator updates in a run of `generator_steps`: what its learning-rate schedule must span."""
         if self.discriminator is None:
             return 0
         if not self.warmup_critic_steps:
             return generator_steps * self.critic_steps
-        warm = sum(1 for s in range(generator_steps) if s < self.warmup_until or s % self.warmup_every == 0)
-        return warm * self.warmup_critic_steps + (generator_steps - warm) * self.critic_steps
+        return int(ops.convert_to_numpy(ops.sum(self.critic_steps_at(np.arange(generator_steps)))))
 
     @property
     def is_wasserstein(self) -> bool:
@@ -153,14 +161,6 @@ class ColorGAN(keras.Model):
             for v in variables:
                 v.assign(ops.clip(v, -self.objective.clip, self.objective.clip))
 
-    def _critic_iterations(self):
-        obj = self.objective
-        if not obj.warmup_critic_steps:
-            return obj.critic_steps
-        step = self.g_optimizer.iterations
-        warm = ops.logical_or(step < obj.warmup_until, step % obj.warmup_every == 0)
-        return ops.where(warm, obj.warmup_critic_steps, obj.critic_steps)
-
     # -- the step ------------------------------------------------------------------------------------
     def train_step(self, data):
         l, ab = data
@@ -185,7 +185,7 @@ class ColorGAN(keras.Model):
                 self._apply_d(d_tape, d_loss)
                 return (i + 1,)
 
-            extra_updates = self._critic_iterations() - 1
+            extra_updates = obj.critic_steps_at(self.g_optimizer.iterations) - 1
             tf.while_loop(lambda i: i < extra_updates, critic_update, (tf.constant(0),))
 
         # joint update: one generator forward pass serves both networks' gradients (pix2pix style)
