@@ -107,6 +107,7 @@ def write_image(path: Path, image: np.ndarray) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".part", dir=path.parent)
+        os.fchmod(fd, NEW_FILE_MODE)  # mkstemp makes it private (0600); the output is an ordinary file
         with os.fdopen(fd, "wb") as f:
             f.write(encoded.tobytes())
         os.replace(tmp, path)
@@ -118,6 +119,14 @@ def write_image(path: Path, image: np.ndarray) -> None:
                               "then rerun the same command: finished files are kept and nothing partial was left") from None
         raise
 
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+NEW_FILE_MODE = 0o666 & ~_umask()  # what open() would give a new file (read once, at import)
 
 OUTPUT_ERRNOS = {errno.ENOSPC: "free some space", errno.EDQUOT: "free some space (quota)",
                  errno.EROFS: "choose a writable -o folder", errno.EACCES: "choose a writable -o folder or fix its permissions",

@@ -204,3 +204,13 @@ def test_saturation_scales_the_predicted_colour(tmp_path):
     assert chroma(1.5) > 1.3 * chroma(1.0)
     assert Colorizer().saturation == registry.get_card(registry.DEFAULT_MODEL).saturation
     assert invoke(path, "--saturation", "9").exit_code == 2  # out of range: a usage error
+
+
+def test_outputs_get_ordinary_file_permissions(photo):
+    """The atomic write goes through a private temporary file; the result must not stay private."""
+    import os
+
+    umask = os.umask(0)
+    os.umask(umask)
+    assert invoke(photo, "-m", "tiny").exit_code == 0
+    assert os.stat(photo.with_name("x_color.jpg")).st_mode & 0o777 == 0o666 & ~umask  # as open() would make it, not 0600
