@@ -1,6 +1,10 @@
 """Compare models on the training folder's held-out validation split: how candidates are chosen.
 
     .venv/bin/python bench/validate.py MODEL [MODEL ...] [--saturations 1 1.15 ...] [--min-colourfulness 0.6]
+    .venv/bin/python bench/validate.py MODEL [MODEL ...] --calibrate [--write]
+
+`--calibrate` chooses each model's saturation by the selection rule below: a coarse pass over 0.5-4
+in steps of 0.25, then steps of 0.05 around the best; `--write` stores it on the model's card.
 
 The split is the trainer's own (`data.split_validation` of the usable photos, same seed), so none of
 these photos was trained on by a model trained on that folder with that seed. Metrics follow the
@@ -14,6 +18,9 @@ from __future__ import annotations
 
 import argparse
 import collections
+import copy
+import dataclasses
+import json
 import sys
 from pathlib import Path
 
@@ -52,6 +59,68 @@ def per_source(result: evaluate.DatasetResult, data_dir: Path) -> dict[str, dict
     return table
 
 
+def select(table: dict, min_colourfulness: float) -> str | None:
+    """The selection rule: the highest macro PSNR gain among rows with macro colourfulness >= the bar."""
+    eligible = {m: r["macro"] for m, r in table.items() if r["macro"]["colorfulness_ratio"] >= min_colourfulness}
+    return max(eligible, key=lambda m: eligible[m]["psnr_gain"]) if eligible else None
+
+
+def at_saturations(colorizer: Colorizer, saturations) -> list[Colorizer]:
+    """The same loaded network at several saturations (shallow copies: one model in memory)."""
+    copies = []
+    for saturation in saturations:
+        twin = copy.copy(colorizer)
+        twin.saturation = float(saturation)
+        twin.card = dataclasses.replace(colorizer.card, name=f"{colorizer.card.name} @{saturation:g}")
+        copies.append(twin)
+    return copies
+
+
+COARSE = [0.5 + 0.25 * i for i in range(15)]  # 0.5 .. 4.0, the range `colorize --saturation` accepts above 0.5
+
+
+def calibrate(model: str, photos, data_dir: Path, min_colourfulness: float) -> tuple[float, dict, dict]:
+    """Choose `model`'s saturation on the validation photos -> (saturation, its macro row, all rows)."""
+    colorizer = Colorizer(model, saturation=1.0)
+    table = per_source(evaluate.evaluate_photos("validation", photos, at_saturations(colorizer, COARSE)), data_dir)
+    coarse = select(table, min_colourfulness)
+    if coarse is None:  # nothing up to 4 is colourful enough: the most colourful the CLI allows
+        coarse = max(table, key=lambda m: table[m]["macro"]["colorfulness_ratio"])
+    centre = float(coarse.rsplit("@", 1)[1])
+    fine = [s for s in (round(centre + 0.05 * k, 2) for k in range(-4, 5)) if 0 < s <= 4 and s not in COARSE]
+    table.update(per_source(evaluate.evaluate_photos("validation", photos, at_saturations(colorizer, fine)), data_dir))
+    table = dict(sorted(table.items(), key=lambda item: float(item[0].rsplit("@", 1)[1])))
+    best = select(table, min_colourfulness) or coarse
+    return float(best.rsplit("@", 1)[1]), table[best]["macro"], table
+
+
+def write_saturation(model: str, saturation: float, macro: dict, min_colourfulness: float, n_photos: int):
+    """Store the chosen saturation and how it was chosen on the model's card (the .json beside its weights)."""
+    from colorize_cli import registry, train
+
+    card, weights = registry.resolve(model)
+    if card.path is None or not card.path.is_file():
+        raise SystemExit(f"{weights}: no card (.json) beside it to store the saturation on")
+    data = json.loads(card.path.read_text())
+    data["saturation"] = saturation
+    data.setdefault("training", {})["saturation_selection"] = (
+        f"bench/validate.py --calibrate on the training split's {n_photos} validation photos: the highest macro PSNR "
+        f"gain ({macro['psnr_gain']:+.2f} dB) among saturations with >= {min_colourfulness:.0%} macro colourfulness "
+        f"({macro['colorfulness_ratio']:.0%})")
+    train.write_atomic(card.path, json.dumps(data, indent=2).encode() + b"\n")
+
+
+def print_table(table: dict, photos, args):
+    first = next(iter(table.values()))
+    sources = list(first)
+    print(f"validation split of {args.data} (seed {args.seed}): {len(photos)} photos; "
+          "PSNR gain over gray (dB) / colourfulness as % of truth")
+    print("| model | " + " | ".join(f"{s} ({first[s]['n']})" for s in sources) + " |")
+    print("|---" * (len(sources) + 1) + "|")
+    for model, row in table.items():
+        print(f"| {model} | " + " | ".join(f"{row[s]['psnr_gain']:+.2f} / {row[s]['colorfulness_ratio']:.0%}" for s in sources) + " |")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="+", help="registered names or .keras paths")
@@ -61,8 +130,19 @@ def main(argv=None):
                         help="try each model at each of these saturations (default: each card's own)")
     parser.add_argument("--min-colourfulness", type=float, default=0.6,
                         help="selection rule: the highest macro PSNR gain among rows with at least this macro colourfulness ratio")
+    parser.add_argument("--calibrate", action="store_true", help="choose each model's saturation by the selection rule")
+    parser.add_argument("--write", action="store_true", help="with --calibrate: store the chosen saturation on the card")
     args = parser.parse_args(argv)
     photos = validation_photos(args.data, args.seed)
+    if args.calibrate:
+        for model in args.models:
+            saturation, macro, table = calibrate(model, photos, args.data, args.min_colourfulness)
+            print_table(table, photos, args)
+            print(f"{model}: saturation {saturation:g} (macro {macro['psnr_gain']:+.2f} dB, "
+                  f"{macro['colorfulness_ratio']:.0%} colourfulness)", flush=True)
+            if args.write:
+                write_saturation(model, saturation, macro, args.min_colourfulness, len(photos))
+        return
     colorizers = []
     for model in args.models:
         for saturation in args.saturations or [None]:
@@ -70,17 +150,9 @@ def main(argv=None):
             colorizer.card.name = f"{colorizer.card.name} @{colorizer.saturation:g}"
             colorizers.append(colorizer)
     table = per_source(evaluate.evaluate_photos("validation", photos, colorizers), args.data)
-    first = next(iter(table.values()))
-    sources = list(first)
-    print(f"validation split of {args.data} (seed {args.seed}): {len(photos)} photos; "
-          "PSNR gain over gray (dB) / colourfulness as % of truth")
-    print("| model | " + " | ".join(f"{s} ({first[s]['n']})" for s in sources) + " |")
-    print("|---" * (len(sources) + 1) + "|")
-    for model, row in table.items():
-        print(f"| {model} | " + " | ".join(f"{row[s]['psnr_gain']:+.2f} / {row[s]['colorfulness_ratio']:.0%}" for s in sources) + " |")
-    eligible = {m: r["macro"] for m, r in table.items() if r["macro"]["colorfulness_ratio"] >= args.min_colourfulness}
-    if eligible:
-        best = max(eligible, key=lambda m: eligible[m]["psnr_gain"])
+    print_table(table, photos, args)
+    best = select(table, args.min_colourfulness)
+    if best:
         print(f"selected (highest macro PSNR gain with macro colourfulness >= {args.min_colourfulness:.0%}): {best}")
     else:
         print(f"no candidate reaches {args.min_colourfulness:.0%} macro colourfulness")

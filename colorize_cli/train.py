@@ -389,7 +389,8 @@ def train(cfg: TrainConfig, models_dir: Path | None = None, log=print, callbacks
             n = min(steps_per_epoch * (epoch + 1), total_steps) - step
             dataset = data.make_dataset(train_paths, card.input_size, cfg.batch_size, augment=True, seed=cfg.seed,
                                         skip_batches=step)
-            model.fit(dataset, initial_epoch=epoch, epochs=epoch + 1, steps_per_epoch=n, callbacks=all_callbacks, verbose=0)
+            model.fit(dataset, initial_epoch=epoch, epochs=epoch + 1, steps_per_epoch=n, callbacks=all_callbacks, verbose=0,
+                      shuffle=False)  # the tf.data pipeline shuffles itself; Keras would warn
             step = int(model.g_optimizer.iterations.numpy())
     except KeyboardInterrupt:
         step = int(model.g_optimizer.iterations.numpy())
