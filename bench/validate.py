@@ -20,7 +20,6 @@ import argparse
 import collections
 import copy
 import dataclasses
-import json
 import sys
 from pathlib import Path
 
@@ -79,35 +78,39 @@ def at_saturations(colorizer: Colorizer, saturations) -> list[Colorizer]:
 COARSE = [0.5 + 0.25 * i for i in range(15)]  # 0.5 .. 4.0, the range `colorize --saturation` accepts above 0.5
 
 
-def calibrate(model: str, photos, data_dir: Path, min_colourfulness: float) -> tuple[float, dict, dict]:
-    """Choose `model`'s saturation on the validation photos -> (saturation, its macro row, all rows)."""
+def calibrate(model: str, photos, data_dir: Path, min_colourfulness: float):
+    """Choose `model`'s saturation on the validation photos -> (its card, saturation, macro row, all rows)."""
     colorizer = Colorizer(model, saturation=1.0)
-    table = per_source(evaluate.evaluate_photos("validation", photos, at_saturations(colorizer, COARSE)), data_dir)
+    saturation_of: dict[str, float] = {}  # table row name -> saturation
+
+    def score(saturations):
+        copies = at_saturations(colorizer, saturations)
+        saturation_of.update((c.name, c.saturation) for c in copies)
+        return per_source(evaluate.evaluate_photos("validation", photos, copies), data_dir)
+
+    table = score(COARSE)
     coarse = select(table, min_colourfulness)
     if coarse is None:  # nothing up to 4 is colourful enough: the most colourful the CLI allows
         coarse = max(table, key=lambda m: table[m]["macro"]["colorfulness_ratio"])
-    centre = float(coarse.rsplit("@", 1)[1])
-    fine = [s for s in (round(centre + 0.05 * k, 2) for k in range(-4, 5)) if 0 < s <= 4 and s not in COARSE]
-    table.update(per_source(evaluate.evaluate_photos("validation", photos, at_saturations(colorizer, fine)), data_dir))
-    table = dict(sorted(table.items(), key=lambda item: float(item[0].rsplit("@", 1)[1])))
+    centre = saturation_of[coarse]
+    table.update(score([s for s in (round(centre + 0.05 * k, 2) for k in range(-4, 5)) if 0 < s <= 4 and s not in COARSE]))
+    table = dict(sorted(table.items(), key=lambda item: saturation_of[item[0]]))
     best = select(table, min_colourfulness) or coarse
-    return float(best.rsplit("@", 1)[1]), table[best]["macro"], table
+    return colorizer.card, saturation_of[best], table[best]["macro"], table
 
 
-def write_saturation(model: str, saturation: float, macro: dict, min_colourfulness: float, n_photos: int):
+def write_saturation(card, saturation: float, macro: dict, min_colourfulness: float, n_photos: int):
     """Store the chosen saturation and how it was chosen on the model's card (the .json beside its weights)."""
-    from colorize_cli import registry, train
+    from colorize_cli import train
 
-    card, weights = registry.resolve(model)
     if card.path is None or not card.path.is_file():
-        raise SystemExit(f"{weights}: no card (.json) beside it to store the saturation on")
-    data = json.loads(card.path.read_text())
-    data["saturation"] = saturation
-    data.setdefault("training", {})["saturation_selection"] = (
+        raise SystemExit(f"{card.weights}: no card (.json) beside it to store the saturation on")
+    card.saturation = saturation
+    card.training["saturation_selection"] = (
         f"bench/validate.py --calibrate on the training split's {n_photos} validation photos: the highest macro PSNR "
         f"gain ({macro['psnr_gain']:+.2f} dB) among saturations with >= {min_colourfulness:.0%} macro colourfulness "
         f"({macro['colorfulness_ratio']:.0%})")
-    train.write_atomic(card.path, json.dumps(data, indent=2).encode() + b"\n")
+    train.write_atomic(card.path, card.to_json().encode())
 
 
 def print_table(table: dict, photos, args):
@@ -136,19 +139,17 @@ def main(argv=None):
     photos = validation_photos(args.data, args.seed)
     if args.calibrate:
         for model in args.models:
-            saturation, macro, table = calibrate(model, photos, args.data, args.min_colourfulness)
+            card, saturation, macro, table = calibrate(model, photos, args.data, args.min_colourfulness)
             print_table(table, photos, args)
             print(f"{model}: saturation {saturation:g} (macro {macro['psnr_gain']:+.2f} dB, "
                   f"{macro['colorfulness_ratio']:.0%} colourfulness)", flush=True)
             if args.write:
-                write_saturation(model, saturation, macro, args.min_colourfulness, len(photos))
+                write_saturation(card, saturation, macro, args.min_colourfulness, len(photos))
         return
     colorizers = []
-    for model in args.models:
-        for saturation in args.saturations or [None]:
-            colorizer = Colorizer(model, saturation=saturation)
-            colorizer.card.name = f"{colorizer.card.name} @{colorizer.saturation:g}"
-            colorizers.append(colorizer)
+    for model in args.models:  # each network loaded once, then tried at each saturation
+        colorizer = Colorizer(model)
+        colorizers += at_saturations(colorizer, args.saturations or [colorizer.saturation])
     table = per_source(evaluate.evaluate_photos("validation", photos, colorizers), args.data)
     print_table(table, photos, args)
     best = select(table, args.min_colourfulness)

@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import subprocess
 import sys
 from pathlib import Path
 
-from colorize_cli import train
+from colorize_cli import registry, train
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "models"
@@ -45,6 +44,15 @@ BASES = {
 BASE_MODELS = ROOT / "runs" / "zoo" / "models"
 TRAIN_FIELDS = {f.name for f in dataclasses.fields(train.TrainConfig)}
 
+
+def won_over(rival: str, ours: tuple[float, int], theirs: tuple[float, int]) -> str:
+    """The card's note for a model that replaced `rival` by the selection rule: (macro PSNR gain in dB,
+    macro colourfulness in %) of each, as bench/validate.py --calibrate printed them."""
+    return (f"chosen over {rival} on the training split's validation photos (bench/validate.py --calibrate, each at "
+            f"its own calibrated saturation): {ours[0]:+.2f} dB at {ours[1]} % macro colourfulness against "
+            f"{theirs[0]:+.2f} dB at {theirs[1]} %")
+
+
 ZOO = {
     # the default: lsgan-base fine-tuned for 1500 steps at half the learning rate with every source folder
     # drawn equally often (faces are a quarter of the photos). Chosen over the other candidates on the
@@ -56,22 +64,16 @@ ZOO = {
     # colorful-base fine-tuned for 1500 steps at half its learning rate, every source drawn equally often
     "colorful": dict(model="colorful", **{**SMALL, "steps": 1500}, lr=5e-4, balance=True, base="colorful-base",
                      run="runs/zoo/colorful-bal",
-                     selection="chosen over its 1000-step first stage on the training split's validation photos "
-                               "(bench/validate.py --calibrate, each at its own calibrated saturation): +0.52 dB at "
-                               "61 % macro colourfulness against +0.16 dB at 61 %"),
+                     selection=won_over("its 1000-step first stage", (0.52, 61), (0.16, 61))),
     # 8x the study's budget with every source folder drawn equally often: the study's 500-step GAN + L1
     # guessed vivid but wrong colours (below the gray baseline on Kodak)
     "gan": dict(model="gan", **{**SMALL, "steps": 4000}, balance=True, run="runs/zoo/gan",
-                selection="chosen over the study's 500-step GAN + L1 on the training split's validation photos "
-                          "(bench/validate.py --calibrate, each at its own calibrated saturation): +1.25 dB at 61 % "
-                          "macro colourfulness against +0.57 dB at 63 %"),
+                selection=won_over("the study's 500-step GAN + L1", (1.25, 61), (0.57, 63))),
     "ebgan": dict(model="ebgan", **SMALL, run="runs/study/ebgan-l1"),
     # wgan-base fine-tuned for 500 steps at half its learning rate, every source drawn equally often (the
     # fresh critic gets Arjovsky's warm-up again: 100 updates on each of the first 25 steps)
     "wgan": dict(model="wgan", **SMALL, lr=2.5e-5, balance=True, base="wgan-base", run="runs/zoo/wgan-bal",
-                 selection="chosen over its first stage on the training split's validation photos (bench/validate.py "
-                           "--calibrate, each at its own calibrated saturation): +0.32 dB at 61 % macro colourfulness "
-                           "against +0.27 dB at 60 %"),
+                 selection=won_over("its first stage", (0.32, 61), (0.27, 60))),
     "wgan-gp": dict(model="wgan-gp", **SMALL, run="runs/zoo/wgan-gp"),
 }
 
@@ -88,16 +90,16 @@ def train_and_export(name: str, recipe: dict, data_dir: Path, models_dir: Path, 
     if "base" in recipe:  # its first stage (resumed or re-exported if already trained: cheap)
         train.train(config(recipe["base"], BASES[recipe["base"]], data_dir), models_dir=BASE_MODELS)
     card_path = train.train(config(name, recipe, data_dir), models_dir=models_dir)
-    card = json.loads(card_path.read_text())
-    card["training"].update({"data": "../shared/data/train", "terms": DATA_TERMS, "recipe": f"bench/zoo.py {name}"})
+    card = registry.ModelCard.from_file(card_path)
+    card.training.update({"data": "../shared/data/train", "terms": DATA_TERMS, "recipe": f"bench/zoo.py {name}"})
     if "selection" in recipe:
-        card["training"]["selection"] = recipe["selection"]
+        card.training["selection"] = recipe["selection"]
     if "base" in recipe:  # the card's steps and wall time are this stage's; say what came before
-        base = json.loads((BASE_MODELS / f"{recipe['base']}.json").read_text())["training"]
-        card["training"].update(initialised_from=f"{recipe['base']} ({base['steps']} steps, {base['wall_time_s']} s)",
-                                total_steps=base["steps"] + card["training"]["steps"],
-                                total_wall_time_s=base["wall_time_s"] + card["training"]["wall_time_s"])
-    train.write_atomic(card_path, (json.dumps(card, indent=2) + "\n").encode())
+        base = registry.ModelCard.from_file(BASE_MODELS / f"{recipe['base']}.json").training
+        card.training.update(initialised_from=f"{recipe['base']} ({base['steps']} steps, {base['wall_time_s']} s)",
+                             total_steps=base["steps"] + card.training["steps"],
+                             total_wall_time_s=base["wall_time_s"] + card.training["wall_time_s"])
+    train.write_atomic(card_path, card.to_json().encode())
     # saturation by the selection rule on validation photos (never the eval sets), before measuring
     subprocess.run([sys.executable, str(ROOT / "bench" / "validate.py"), str(card_path.with_suffix(".keras")),
                     "--data", str(data_dir), "--seed", str(recipe["seed"]), "--calibrate", "--write"], check=True)
@@ -122,7 +124,7 @@ def main(argv=None):
     for name in args.names or ZOO:
         card_path = args.models_dir / f"{name}.json"
         if card_path.exists() and not args.force:
-            steps = json.loads(card_path.read_text()).get("training", {}).get("steps")
+            steps = registry.ModelCard.from_file(card_path).training.get("steps")
             if steps == ZOO[name]["steps"]:
                 print(f"== {name}: already trained and exported ({card_path}); --force to redo", flush=True)
                 continue
