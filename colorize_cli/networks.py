@@ -30,12 +30,16 @@ def _depth_for(input_size: int) -> int:
     return depth
 
 
-def unet_generator(input_size: int = 256, width: int = 64, dropout: float = 0.5, name: str = "generator"):
+def unet_generator(input_size: int = 256, width: int = 64, dropout: float = 0.5, name: str = "generator",
+                   levels: int | None = None):
     """pix2pix U-Net: log2(S) stride-2 k4 convs down to 1x1, mirrored transposed convs up, a skip
     from every encoder level, dropout in the three innermost decoder blocks, tanh output.
 
-    At S=256 and width=64 this is pix2pix's `unet_256` (channels 64-128-256-512x5)."""
-    depth = _depth_for(input_size)
+    At S=256 and width=64 this is pix2pix's `unet_256` (channels 64-128-256-512x5). `levels` fewer
+    than log2(S) stops above 1x1: the same weights at a larger input (bench/inference.py)."""
+    depth = _depth_for(input_size) if levels is None else levels
+    if not 2 <= depth <= _depth_for(input_size):
+        raise ValueError(f"a {input_size}px U-Net has 2..{_depth_for(input_size)} levels, got {levels}")
     channels = [width * min(2**i, 8) for i in range(depth)]
     inputs = keras.Input((input_size, input_size, 1), name="l")
     x = inputs

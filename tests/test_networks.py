@@ -42,3 +42,13 @@ def test_colorful_predicts_at_quarter_resolution_then_upsamples():
 def test_bad_unet_size_is_refused():
     with pytest.raises(ValueError, match="power of two"):
         networks.unet_generator(100, 4)
+
+
+def test_unet_weights_run_at_a_larger_input_with_the_same_levels():
+    small = networks.unet_generator(32, 4, dropout=0)
+    large = networks.unet_generator(64, 4, dropout=0, levels=5)  # stops at 2x2 instead of 1x1
+    large.set_weights(small.get_weights())  # same layers, same shapes
+    x = np.random.default_rng(0).uniform(-1, 1, (1, 64, 64, 1)).astype(np.float32)
+    assert tuple(large(x).shape) == (1, 64, 64, 2)
+    with pytest.raises(ValueError, match="2..5 levels"):
+        networks.unet_generator(32, 4, levels=6)
