@@ -31,17 +31,18 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from colorize_cli import colorspace, evaluate, networks  # noqa: E402
-from colorize_cli.pipeline import Colorizer  # noqa: E402
+from colorize_cli import evaluate, networks  # noqa: E402
+from colorize_cli.pipeline import Colorizer, compiled  # noqa: E402
 import validate  # noqa: E402
 
 
-def guided_upsample(lightness: np.ndarray, ab_norm: np.ndarray, norm, radius: int = 2, eps: float = 2e-3) -> np.ndarray:
+def guided_upsample(lightness: np.ndarray, ab_norm: np.ndarray, radius: int = 2, eps: float = 2e-3) -> np.ndarray:
     """Fast guided up-sampling (He & Sun 2015): fit ab = a*L + b in (2r+1)^2 windows at network size,
-    up-sample a and b bilinearly, apply them to the full-resolution L. Returns full-resolution ab."""
+    up-sample a and b bilinearly, apply them to the full-resolution L. Returns full-resolution ab in the
+    same (normalised) units: the fit is linear in ab, so its scale does not matter."""
     size = ab_norm.shape[0]
     guide = cv2.resize(lightness, (size, size), interpolation=cv2.INTER_AREA).astype(np.float32) / 100
-    ab = norm.denormalize_ab(np.asarray(ab_norm, np.float32))
+    ab = np.asarray(ab_norm, np.float32)
 
     def mean(x):
         return cv2.boxFilter(x, -1, (2 * radius + 1,) * 2, borderType=cv2.BORDER_REFLECT)
@@ -72,16 +73,11 @@ class Variant(Colorizer):
         return ab * np.float32(self.saturation)
 
     def finish(self, image, lightness, ab_norm):
-        if not self.guided:
-            return super().finish(image, lightness, ab_norm)
-        ab = guided_upsample(lightness, ab_norm, self.norm)
-        lab = cv2.merge([lightness.astype(np.float32), ab[:, :, 0], ab[:, :, 1]])
-        return colorspace.finish_like(colorspace.lab_to_bgr(lab), image)
+        # full-resolution ab goes through the shipped merge unchanged (it only up-samples smaller ab)
+        return super().finish(image, lightness, guided_upsample(lightness, ab_norm) if self.guided else ab_norm)
 
     def at_input_size(self, size: int) -> "Variant":
         """The same weights rebuilt for a larger square input (the model file fixes its input shape)."""
-        from colorize_cli._keras import tf
-
         card = self.card
         if card.arch == "unet":
             generator = networks.unet_generator(size, card.width, levels=networks._depth_for(card.input_size))
@@ -89,9 +85,15 @@ class Variant(Colorizer):
             generator = networks.colorful_generator(size, card.width)
         generator.set_weights(self.generator.get_weights())
         twin = copy.copy(self)
-        twin.generator, twin.size = generator, size
-        spec = tf.TensorSpec([None, size, size, 1], tf.float32)
-        twin._predict = tf.function(lambda x: generator(x, training=False), input_signature=[spec])
+        twin.generator, twin.size, twin._predict = generator, size, compiled(generator, size)
+        return twin
+
+    def named(self, name: str, **switches) -> "Variant":
+        """A copy called `name` (its table rows) with some inference choices switched."""
+        twin = copy.copy(self)
+        twin.card = dataclasses.replace(self.card, name=name)
+        for switch, value in switches.items():
+            setattr(twin, switch, value)
         return twin
 
 
@@ -116,13 +118,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     shipped = Variant(args.model, saturation=1.0)
-    variants = {"shipped (bilinear)": shipped}
-    for name, switch in (("guided", "guided"), ("flip", "flip")):
-        variants[name] = copy.copy(shipped)
-        setattr(variants[name], switch, True)
-    variants["256px"] = shipped.at_input_size(256)
-    variants[f"ensemble +{args.partner}"] = copy.copy(shipped)
-    variants[f"ensemble +{args.partner}"].partner = Colorizer(args.partner, saturation=1.0)
+    variants = [shipped.named("shipped (bilinear)"), shipped.named("guided", guided=True), shipped.named("flip", flip=True),
+                shipped.at_input_size(256).named("256px"),
+                shipped.named(f"ensemble +{args.partner}", partner=Colorizer(args.partner, saturation=1.0))]
 
     photos = validate.validation_photos(args.data, args.seed)
     print(f"{args.model} on the validation split of {args.data} (seed {args.seed}): {len(photos)} photos; "
@@ -130,20 +128,15 @@ def main(argv=None):
     header = " | ".join(f"@{s:g}" for s in args.saturations)
     print(f"| variant | images/s | gain at {args.min_colourfulness:.0%} colour | {header} |")
     print("|---" * (3 + len(args.saturations)) + "|")
-    for name, variant in variants.items():
-        copies = []
-        for saturation in args.saturations:
-            twin = copy.copy(variant)
-            twin.saturation = saturation
-            twin.card = dataclasses.replace(variant.card, name=f"{name} @{saturation:g}")
-            copies.append(twin)
+    for variant in variants:
+        copies = validate.at_saturations(variant, args.saturations)
         result = evaluate.evaluate_photos("validation", photos, copies)
         table = validate.per_source(result, args.data)
         macro = [table[c.name]["macro"] for c in copies]
         gain = at_colourfulness(macro, args.min_colourfulness)
         speed = np.mean([result.speed[c.name] for c in copies])
         cells = " | ".join(f"{m['psnr_gain']:+.2f} / {m['colorfulness_ratio']:.0%}" for m in macro)
-        print(f"| {name} | {speed:.1f} | {'n/a' if gain is None else f'{gain:+.2f} dB'} | {cells} |", flush=True)
+        print(f"| {variant.name} | {speed:.1f} | {'n/a' if gain is None else f'{gain:+.2f} dB'} | {cells} |", flush=True)
 
 
 if __name__ == "__main__":
