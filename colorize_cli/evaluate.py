@@ -8,7 +8,9 @@ nothing. Metrics per image, then means:
 - PSNR (dB, capped at metrics.PSNR_CAP for identical images) and SSIM (scikit-image, RGB, 8-bit range);
 - mean CIEDE2000 colour difference (scikit-image);
 - colourfulness (Hasler & Suesstrunk) of output and truth, and their ratio;
-- AuC of the CDF of per-pixel ab error over thresholds 0..150 (Zhang et al. 2016), in [0, 1].
+- AuC of the CDF of per-pixel ab error over thresholds 0..150 (Zhang et al. 2016), in [0, 1];
+- with a classifier (`--classifier`, see `recognition`): top-5 agreement with the class it gives the truth,
+  and the KL divergence of class distributions truth -> output.
 
 Folders of black-and-white photos (no colour truth) are colorized and shown, and only colourfulness is
 measured."""
@@ -27,7 +29,7 @@ import numpy as np
 from colorize_cli import colorspace, data, media, metrics
 
 GRAY = "gray baseline"
-METRICS = ("psnr", "ssim", "delta_e", "auc", "colorfulness", "truth_colorfulness")
+METRICS = ("psnr", "ssim", "delta_e", "auc", "colorfulness", "truth_colorfulness", "top5", "kl")
 
 
 @dataclass
@@ -123,13 +125,27 @@ def colorize_all(colorizer, photos: list[Photo]) -> tuple[list[np.ndarray], floa
     return outputs, len(photos) / (time.perf_counter() - start)
 
 
-def evaluate_dataset(folder: Path, colorizers: list, limit: int | None = None, seed: int = 0, progress=None) -> DatasetResult:
-    return evaluate_photos(Path(folder).name, load_photos(folder, limit, seed), colorizers, progress)
+def evaluate_dataset(folder: Path, colorizers: list, limit: int | None = None, seed: int = 0, progress=None,
+                     classifier=None) -> DatasetResult:
+    return evaluate_photos(Path(folder).name, load_photos(folder, limit, seed), colorizers, progress, classifier)
 
 
-def evaluate_photos(name: str, photos: list[Photo], colorizers: list, progress=None) -> DatasetResult:
+def recognition_scores(classifier, outputs: list[np.ndarray], truth_probabilities: list[np.ndarray]) -> list[dict]:
+    """Per photo: does the classifier still find the truth's class in its top 5, and KL truth -> output."""
+    from colorize_cli import recognition
+
+    rows = []
+    for output, truth in zip(outputs, truth_probabilities):
+        probabilities = classifier.probabilities(output)
+        rows.append({"top5": float(recognition.agreement(truth, probabilities)),
+                     "kl": recognition.kl_divergence(truth, probabilities)})
+    return rows
+
+
+def evaluate_photos(name: str, photos: list[Photo], colorizers: list, progress=None, classifier=None) -> DatasetResult:
     has_truth = bool(photos) and all(p.has_truth for p in photos)
     result = DatasetResult(name, has_truth, photos=photos)
+    truth_probabilities = [classifier.probabilities(p.image) for p in photos] if classifier is not None and has_truth else None
     candidates = [(GRAY, None)] + [(c.name, c) for c in colorizers]
     with ThreadPoolExecutor(2) as pool:
         for name, colorizer in candidates:
@@ -139,8 +155,9 @@ def evaluate_photos(name: str, photos: list[Photo], colorizers: list, progress=N
                 outputs, result.speed[name] = colorize_all(colorizer, photos)
             result.outputs[name] = outputs
             truths = [p.image if has_truth else None for p in photos]
-            for photo, row in zip(photos, pool.map(score, outputs, truths)):
-                result.rows.append({"dataset": result.name, "model": name, "file": photo.path.name, **row})
+            semantic = recognition_scores(classifier, outputs, truth_probabilities) if truth_probabilities else [{}] * len(photos)
+            for photo, row, extra in zip(photos, pool.map(score, outputs, truths), semantic):
+                result.rows.append({"dataset": result.name, "model": name, "file": photo.path.name, **row, **extra})
             if progress:
                 progress(name)
     return result
@@ -248,10 +265,13 @@ PROTOCOL = ("Protocol: each photo is reduced to its own L, colorized at full res
             "in 8-bit sRGB. PSNR in dB (capped at 100 for identical images), SSIM (RGB), mean CIEDE2000 ΔE, "
             "AuC of the per-pixel ab-error CDF for thresholds 0-150 (Zhang et al. 2016), colourfulness "
             "(Hasler & Süsstrunk) of output and truth. The gray baseline is the photo's L with ab = 0. "
-            "images/s: decode excluded, colorization and merge at full resolution included.")
+            "images/s: decode excluded, colorization and merge at full resolution included. With a classifier: "
+            "top-5 = share of photos whose truth's top-1 class is in the classifier's top 5 for the output; "
+            "KL = mean KL divergence (nats) of its class distributions, truth -> output.")
 
 COLUMNS = [("psnr", "PSNR dB", "{:.2f}"), ("ssim", "SSIM", "{:.4f}"), ("delta_e", "ΔE2000", "{:.2f}"), ("auc", "AuC", "{:.4f}"),
-           ("colorfulness", "colourfulness", "{:.1f}"), ("colorfulness_ratio", "of truth", "{:.0%}"), ("images_per_s", "images/s", "{:.1f}")]
+           ("colorfulness", "colourfulness", "{:.1f}"), ("colorfulness_ratio", "of truth", "{:.0%}"), ("top5", "top-5", "{:.1%}"), ("kl", "KL", "{:.2f}"),
+           ("images_per_s", "images/s", "{:.1f}")]
 
 
 def table_rows(result: DatasetResult) -> tuple[list[str], list[list[str]]]:

@@ -141,7 +141,86 @@ def energy_discriminator(input_size: int = 256, width: int = 64, conditional: bo
     return keras.Model([l_in, ab_in], [reconstruction, embedding], name=name)
 
 
-GENERATORS = {"unet": unet_generator, "colorful": colorful_generator}
+@keras.saving.register_keras_serializable("colorize")
+class LightnessToGray(layers.Layer):
+    """Normalised CIE L -> the sRGB gray an ImageNet encoder was trained on, as RGB in [-1, 1].
+
+    L* is not sRGB: L = 50 is gray 119, not 128. Inverting the CIE lightness curve gives the luminance
+    Y, and the sRGB curve gives the gray level a camera would have stored for it (R = G = B), so the
+    encoder sees the photo as it saw ImageNet's, only without colour."""
+
+    def __init__(self, l_scale: float = 50.0, l_offset: float = 1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.l_scale, self.l_offset = float(l_scale), float(l_offset)
+
+    def call(self, l_norm):
+        ops = keras.ops
+        lightness = ops.clip((l_norm + self.l_offset) * self.l_scale, 0.0, 100.0)
+        f = (lightness + 16.0) / 116.0
+        luminance = ops.where(f > 6.0 / 29.0, f ** 3, (f - 4.0 / 29.0) * 3.0 * (6.0 / 29.0) ** 2)
+        srgb = ops.where(luminance <= 0.0031308, 12.92 * luminance,
+                         1.055 * ops.power(ops.maximum(luminance, 0.0031308), 1.0 / 2.4) - 0.055)
+        return ops.repeat(srgb * 2.0 - 1.0, 3, axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], 3)
+
+    def get_config(self):
+        return {**super().get_config(), "l_scale": self.l_scale, "l_offset": self.l_offset}
+
+
+def semantic_generator(input_size: int = 224, width: int = 16, encoder: str | None = None, train_encoder_from: int = 0,
+                       name: str = "generator"):
+    """An ImageNet-pretrained encoder with a U-Net decoder: L -> sRGB gray -> the encoder's trunk (read
+    from the TFLite file `encoder` by `tflite_weights`, e.g. MobileNetV2) -> taps at strides 2..32 ->
+    bilinear x2, 1x1-reduced skip, 3x3 convs, back up to stride 2 -> tanh ab, bilinear x2 to full size.
+
+    The encoder is frozen; `train_encoder_from` = s > 0 makes its layers from stride s on trainable
+    (fine-tuning its upper blocks). Decoder channels: 8w, 4w, 2w, w at strides 16, 8, 4, 2."""
+    from colorize_cli import tflite_weights
+
+    if encoder is None:
+        raise ValueError("the semantic generator needs --encoder: a TFLite classifier to take its trunk from")
+    if input_size % 32:
+        raise ValueError(f"semantic input size must be a multiple of 32, got {input_size}")
+    inputs = keras.Input((input_size, input_size, 1), name="l")
+    gray = LightnessToGray(name="gray_rgb")(inputs)
+    _, taps = tflite_weights.build_trunk(gray, tflite_weights.read_ops(encoder), prefix="encoder")
+    if len(taps) != 5:
+        raise ValueError(f"{encoder}: expected 4 stride-2 depthwise stages and an output (MobileNet-like), got {len(taps) - 1}")
+
+    def conv(x, channels, kernel, tag):
+        x = layers.Conv2D(channels, kernel, padding="same", use_bias=False, name=tag)(x)
+        x = _bn(f"{tag}_bn")(x)
+        return layers.ReLU(name=f"{tag}_act")(x)
+
+    x = conv(taps[-1], 8 * width, 1, "dec32_reduce")
+    for stride, tap, channels, convs in zip((16, 8, 4, 2), reversed(taps[:-1]), (8 * width, 4 * width, 2 * width, width), (2, 2, 1, 1)):
+        x = layers.UpSampling2D(2, interpolation="bilinear", name=f"dec{stride}_up")(x)
+        x = layers.Concatenate(name=f"dec{stride}_skip")([x, conv(tap, channels, 1, f"dec{stride}_tap")])
+        for j in range(convs):
+            x = conv(x, channels, 3, f"dec{stride}_conv{j + 1}")
+    x = layers.Conv2D(2, 3, padding="same", activation="tanh", name="ab_half")(x)
+    outputs = layers.UpSampling2D(2, interpolation="bilinear", name="ab", dtype="float32")(x)
+    model = keras.Model(inputs, outputs, name=name)
+    set_encoder_trainable(model, train_encoder_from)
+    return model
+
+
+def encoder_layers(model) -> list:
+    """The pretrained trunk's layers with weights, in order (names start with `encoder_`)."""
+    return [layer for layer in model.layers if layer.name.startswith("encoder_") and layer.weights]
+
+
+def set_encoder_trainable(model, from_stride: int = 0) -> None:
+    """Freeze the trunk, then unfreeze its layers whose output stride is >= `from_stride` (0: none)."""
+    size = model.input_shape[1]
+    for layer in encoder_layers(model):
+        stride = size // layer.output.shape[1]
+        layer.trainable = bool(from_stride) and stride >= from_stride
+
+
+GENERATORS = {"unet": unet_generator, "colorful": colorful_generator, "semantic": semantic_generator}
 DISCRIMINATORS = {"patch": patch_discriminator, "energy": energy_discriminator}
 
 

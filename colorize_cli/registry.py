@@ -39,6 +39,7 @@ class ModelCard:
     name: str
     description: str = ""
     arch: str = "unet"  # generator builder in networks.GENERATORS
+    arch_options: dict = field(default_factory=dict)  # further builder arguments (semantic: encoder file, trainable strides)
     input_size: int = 256
     width: int = 32  # pix2pix uses 64; 32 trains ~4x faster on a CPU (--width 64 for the original)
     objective: str = "lsgan"  # key of gan.OBJECTIVES
@@ -54,6 +55,10 @@ class ModelCard:
     sha256: str | None = None
     metrics: dict = field(default_factory=dict)
     training: dict = field(default_factory=dict)
+    pretrained: dict = field(default_factory=dict)  # origin and licence of pretrained weights inside the model
+    # the LiteRT export run by default (`colorize export NAME --format tflite`): file, sha256, precision,
+    # bytes, the .keras checksum it came from, calibration and the quality check against the .keras
+    tflite: dict = field(default_factory=dict)
     path: Path | None = field(default=None, compare=False, repr=False)  # the card file, when loaded from one
 
     @property
@@ -65,6 +70,22 @@ class ModelCard:
     @property
     def has_weights(self) -> bool:
         return bool(self.weights_path and self.weights_path.is_file())
+
+    @property
+    def tflite_path(self) -> Path | None:
+        if not (self.tflite.get("file") and self.path):
+            return None
+        return self.path.parent / self.tflite["file"]
+
+    @property
+    def has_tflite(self) -> bool:
+        return bool(self.tflite_path and self.tflite_path.is_file())
+
+    @property
+    def tflite_is_current(self) -> bool:
+        """Was the .tflite converted from the .keras the card names now? (A re-trained model whose
+        .tflite was not re-exported keeps its old one on disk: stale, so the .keras is used.)"""
+        return self.tflite.get("keras_sha256") in (None, self.sha256) or not self.has_weights
 
     @property
     def norm(self) -> Normalization:
@@ -142,6 +163,7 @@ def file_sha256(path: Path) -> str:
 
 def load_keras_model(path: Path):
     """Load a .keras file in Keras safe mode: a file with Lambda layers or custom code is refused."""
+    from colorize_cli import networks  # noqa: F401  (registers the project's own layers for deserialisation)
     from colorize_cli._keras import keras
 
     path = Path(path)
@@ -174,6 +196,31 @@ def resolve(model: str) -> tuple[ModelCard, Path]:
                             f"`colorize train DATA --model {model}` or pick one marked in `colorize models`")
     _check_sha256(card, card.weights_path)
     return card, card.weights_path
+
+
+def resolve_tflite(model: str) -> tuple[ModelCard, Path] | None:
+    """A registered name whose card has a current .tflite, or a path to a .tflite file -> (card, .tflite
+    path), checksum checked; None when there is none to run (a .keras path: the user's own file)."""
+    as_path = Path(model)
+    if model.endswith(".tflite"):
+        if not as_path.is_file():
+            raise ColorizeError(f"{as_path}: model file not found; check the path or run `colorize models`")
+        sidecar = as_path.with_suffix(".json")
+        card = ModelCard.from_file(sidecar) if sidecar.is_file() else ModelCard(name=as_path.stem)
+        if card.tflite.get("file") != as_path.name:  # the card describes another file: keep its settings only
+            card.tflite = {"file": as_path.name}
+        card.path = sidecar
+    elif model.endswith(".keras") or as_path.is_file():
+        return None
+    else:
+        card = get_card(model)
+        if not (card.has_tflite and card.tflite_is_current):
+            return None
+    expected = card.tflite.get("sha256")
+    if expected and file_sha256(card.tflite_path) != expected:
+        raise ColorizeError(f"{card.tflite_path}: checksum does not match its card {card.path.name}; the file is "
+                            f"corrupt or was replaced: reinstall it or re-export with `colorize export {card.name} --format tflite`")
+    return card, card.tflite_path
 
 
 def _check_sha256(card: ModelCard, weights: Path) -> None:

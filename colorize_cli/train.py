@@ -24,6 +24,10 @@ from colorize_cli.errors import ColorizeError
 @dataclass
 class TrainConfig:
     model: str = "lsgan"  # registry name: recipe defaults come from its card
+    objective: str | None = None  # override the recipe's objective (e.g. "regression" for a NoGAN pretraining stage)
+    arch: str | None = None  # override the recipe's generator architecture (e.g. "semantic")
+    encoder: str | None = None  # semantic generator: the TFLite classifier whose trunk is the encoder
+    train_encoder_from: int = 0  # semantic generator: fine-tune the encoder from this output stride on (0: frozen)
     data_dir: str = ""
     run_dir: str = "runs/lsgan"
     epochs: int = 10
@@ -54,6 +58,22 @@ class TrainConfig:
         if base is None:
             raise registry.UnknownModelError(self.model, sorted(registry.BUILTIN))
         card = dataclasses.replace(base, metrics={}, training={}, weights=None, sha256=None)
+        if self.objective is not None:
+            if self.objective not in gan.OBJECTIVES:
+                raise ColorizeError(f"unknown --objective {self.objective!r}; choose one of {', '.join(gan.OBJECTIVES)}")
+            card.objective = self.objective
+        if self.arch is not None:
+            if self.arch not in networks.GENERATORS:
+                raise ColorizeError(f"unknown --arch {self.arch!r}; choose one of {', '.join(networks.GENERATORS)}")
+            card.arch = self.arch
+        if card.arch == "semantic":
+            if not self.encoder:
+                raise ColorizeError("--arch semantic needs --encoder FILE.tflite, an ImageNet classifier to take the encoder "
+                                    "from (e.g. ../shared/pretrained/mobilenet_v2_1.0_224_quant.tflite)")
+            card.arch_options = {"encoder": str(self.encoder), "train_encoder_from": int(self.train_encoder_from)}
+            card.pretrained = pretrained_origin(Path(self.encoder))
+        elif self.encoder or self.train_encoder_from:
+            raise ColorizeError(f"--encoder and --train-encoder-from apply only to --arch semantic, not {card.arch!r}")
         for key in ("width", "d_width", "adv", "l1", "l2"):
             if getattr(self, key) is not None:
                 setattr(card, key, getattr(self, key))
@@ -64,6 +84,24 @@ class TrainConfig:
         card.objective_options = {**card.objective_options, **self.objective_options}
         card.name = self.export_name or Path(self.run_dir).name
         return card
+
+
+def pretrained_origin(encoder: Path) -> dict:
+    """What a model card says about pretrained weights inside the model: file, checksum, origin and licence
+    (read from a SOURCE.md / LICENSE beside the file when there is one)."""
+    if not encoder.is_file():
+        raise ColorizeError(f"{encoder}: encoder file not found; pass an existing .tflite file with --encoder")
+    origin = {"file": encoder.name, "sha256": registry.file_sha256(encoder)}
+    source = encoder.parent / "SOURCE.md"
+    if source.is_file():
+        text = source.read_text(errors="replace")
+        origin["origin"] = next((line.split("**Origin.**", 1)[1].strip() for line in text.splitlines() if "**Origin.**" in line),
+                                "see SOURCE.md beside the file")
+    licence = encoder.parent / "LICENSE"
+    if licence.is_file():
+        head = licence.read_text(errors="replace")[:400]
+        origin["licence"] = "Apache-2.0" if "Apache License" in head and "2.0" in head else "see LICENSE beside the file"
+    return origin
 
 
 def _optimizer(spec: dict, total_steps: int, decay_fraction: float):
@@ -95,7 +133,7 @@ class ConstantThenLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
 def build_gan(card: registry.ModelCard, total_steps: int, decay_fraction: float, seed: int = 0):
     """ColorGAN for a card: networks from `networks`, objective from `gan.OBJECTIVES`, compiled."""
     objective = gan.OBJECTIVES[card.objective].replace(**card.objective_options)
-    generator = networks.build_generator(card.arch, input_size=card.input_size, width=card.width)
+    generator = networks.build_generator(card.arch, input_size=card.input_size, width=card.width, **card.arch_options)
     discriminator = None
     if objective.discriminator == "patch":
         discriminator = networks.patch_discriminator(card.input_size, card.d_width, norm=objective.d_norm)
