@@ -86,10 +86,10 @@ OBJECTIVES = {
 
 class ColorGAN(keras.Model):
     """Generator + optional discriminator trained with `objective` and loss weights
-    `adv * L_adv + l1 * L1 + l2 * L2` on normalised ab."""
+    `adv * L_adv + l1 * L1 + l2 * L2` on normalised ab (L1 optionally class-rebalanced: `ab_weights`)."""
 
     def __init__(self, generator, discriminator, objective: Objective, adv: float = 1.0, l1: float = 100.0,
-                 l2: float = 0.0, seed: int = 0, **kwargs):
+                 l2: float = 0.0, seed: int = 0, ab_weights=None, **kwargs):
         super().__init__(**kwargs)
         if (discriminator is None) != (objective.discriminator is None):
             raise ValueError(f"objective {objective.name!r} {'needs' if objective.discriminator else 'takes no'} discriminator")
@@ -98,6 +98,9 @@ class ColorGAN(keras.Model):
         self.objective = objective
         self.adv_weight, self.l1_weight, self.l2_weight = float(adv), float(l1), float(l2)
         self.seed_generator = keras.random.SeedGenerator(seed)
+        # class rebalancing of the L1 term (losses.rebalanced_l1): per-cell weights of the ab grid, or None
+        self.ab_weights = None if ab_weights is None else ops.convert_to_tensor(np.asarray(ab_weights, np.float32))
+        self.ab_bins = 0 if ab_weights is None else int(round(np.sqrt(len(ab_weights))))
         names = ["g_loss", "l1"]
         if discriminator is not None:
             names += ["d_loss", "g_adv"]
@@ -135,7 +138,8 @@ class ColorGAN(keras.Model):
     def _reconstruction(self, ab, fake):
         loss, l1 = 0.0, losses.l1(ab, fake)
         if self.l1_weight:
-            loss += self.l1_weight * l1
+            weighted = l1 if self.ab_weights is None else losses.rebalanced_l1(ab, fake, self.ab_weights, self.ab_bins)
+            loss += self.l1_weight * weighted
         if self.l2_weight:
             loss += self.l2_weight * losses.l2(ab, fake)
         return loss, l1

@@ -21,6 +21,19 @@ def l2(target, prediction):
     return ops.mean(ops.square(target - prediction))
 
 
+def rebalanced_l1(target, prediction, bin_weights, bins: int):
+    """L1 with each pixel weighted by the rarity of its true colour: Zhang et al.'s class rebalancing
+    (ECCV 2016, eq. 4) carried over to regression. Plain L1 lets the common near-gray colours dominate,
+    so a rare saturated object (a red door) is pulled towards brown; weighting its pixels by
+    1 / ((1 - lambda) p(ab) + lambda / Q) keeps its colour worth predicting.
+
+    `target`, `prediction`: normalised ab in [-1, 1]; `bin_weights`: (bins * bins,) weights of the ab
+    grid's cells (`data.ab_rebalancing_weights`), a-major."""
+    cells = ops.cast(ops.clip(ops.floor((target + 1.0) * 0.5 * bins), 0, bins - 1), "int32")
+    weights = ops.take(bin_weights, cells[..., 0] * bins + cells[..., 1])
+    return ops.mean(weights * ops.mean(ops.abs(target - prediction), axis=-1))
+
+
 def _bce_with_logits(logits, target):
     # softplus(x) - t*x is the numerically stable binary cross-entropy of a logit
     return ops.mean(ops.softplus(logits) - target * logits)

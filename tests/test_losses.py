@@ -81,3 +81,42 @@ def test_reconstruction_terms():
     b = np.full((1, 2, 2, 2), 0.5, np.float32)
     assert value(losses.l1(a, b)) == pytest.approx(0.5)
     assert value(losses.l2(a, b)) == pytest.approx(0.25)
+
+
+def test_rebalanced_l1_weights_each_pixel_by_its_true_colour_cell():
+    import numpy as np
+
+    from colorize_cli import losses
+
+    bins = 4
+    target = np.zeros((1, 2, 2, 2), np.float32)
+    target[0, 0, 0] = [0.9, 0.9]  # a saturated pixel: cell (3, 3); the rest sit in cell (2, 2)
+    prediction = np.zeros_like(target)  # error 0.9 on the saturated pixel only
+    uniform = np.ones(bins * bins, np.float32)
+    assert float(losses.rebalanced_l1(target, prediction, uniform, bins)) == pytest.approx(float(losses.l1(target, prediction)))
+    rare = uniform.copy()
+    rare[3 * bins + 3] = 5.0
+    assert float(losses.rebalanced_l1(target, prediction, rare, bins)) == pytest.approx(5 * 0.9 / 4)
+
+
+def test_rebalancing_weights_favour_rare_colours(tmp_path):
+    import cv2
+    import numpy as np
+
+    from colorize_cli import data
+
+    paths = []
+    for i in range(6):  # mostly gray photos with a small saturated red square
+        image = np.full((64, 64, 3), 120 + 10 * i, np.uint8)
+        image[:8, :8] = (30, 30, 220)
+        paths.append(tmp_path / f"{i}.png")
+        cv2.imwrite(str(paths[-1]), image)
+    weights = data.ab_rebalancing_weights(paths, 0.5).reshape(data.AB_BINS, data.AB_BINS)
+    centre = data.AB_BINS // 2
+    red_lab = data.colorspace.bgr_to_lab(np.array([[[30, 30, 220]]], np.uint8))[0, 0]
+    red = tuple(int((v / 110 + 1) * 0.5 * data.AB_BINS) for v in red_lab[1:])
+    assert weights[red] > 3 * weights[centre, centre]
+    _, ab = data.load_pair(paths[0], 64, 0, augment=False)
+    cells = np.clip(np.floor((ab.reshape(-1, 2) + 1) * 0.5 * data.AB_BINS), 0, data.AB_BINS - 1).astype(int)
+    assert weights[cells[:, 0], cells[:, 1]].mean() == pytest.approx(1.0, rel=0.35)  # the loss keeps its scale
+    assert np.array_equal(data.ab_rebalancing_weights(paths, 0.0) > 0, np.ones(data.AB_BINS ** 2, bool))
