@@ -34,15 +34,15 @@ bench: $(INSTALLED)
 	$(PY) bench/train.py --size 256 --batch-size 8
 
 gallery: $(INSTALLED)
-	$(PY) bench/gallery.py
+	$(PY) recipes/gallery.py
 
 # Train (or resume), export and measure every bundled model into models/; needs ../shared/data
 zoo: $(INSTALLED)
-	$(PY) bench/zoo.py
+	$(PY) recipes/zoo.py
 
 # The GAN-objective comparison (8 runs, equal budget) -> docs/study.md; needs ../shared/data
 study: $(INSTALLED)
-	$(PY) bench/study.py
+	$(PY) recipes/study.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache data/samples/*_color.*

@@ -1,6 +1,6 @@
 """Measure a model on held-out colour photo folders and record the means on its card.
 
-    .venv/bin/python bench/card_metrics.py lsgan ../shared/data/eval/kodak24 ../shared/data/eval/bsds500_test --write
+    .venv/bin/python recipes/card_metrics.py lsgan ../shared/data/eval/kodak24 ../shared/data/eval/bsds500_test --write
 
 Protocol: colorize_cli.evaluate (8-bit sRGB, full resolution, gray baseline alongside).
 """

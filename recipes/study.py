@@ -1,6 +1,6 @@
 """The GAN-objective comparison of Table 1 (seed 000), reproduced at a small budget: `make study`.
 
-    .venv/bin/python bench/study.py [--data ../shared/data/train] [--eval-dir ../shared/data/eval] [--limit N]
+    .venv/bin/python recipes/study.py [--data ../shared/data/train] [--eval-dir ../shared/data/eval] [--limit N]
 
 Eight configurations — GAN, LSGAN, EBGAN and WGAN, each with (L1 = 100, L2 = 0) and (L1 = 0, L2 = 1) —
 train on the same budget and seed into runs/study/NAME (rerunning resumes or reuses finished runs), are
@@ -27,7 +27,7 @@ from colorize_cli import evaluate, train
 from colorize_cli.pipeline import Colorizer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from zoo import ROOT, SMALL  # noqa: E402  (bench scripts are not a package)
+from zoo import ROOT, SMALL  # noqa: E402  (recipe scripts are not a package)
 
 OBJECTIVES = ("gan", "lsgan", "ebgan", "wgan")
 RECONSTRUCTIONS = {"l1": dict(l1=100.0, l2=0.0), "l2": dict(l1=0.0, l2=1.0)}

@@ -1,7 +1,7 @@
 """Compare models on the training folder's held-out validation split: how candidates are chosen.
 
-    .venv/bin/python bench/validate.py MODEL [MODEL ...] [--saturations 1 1.15 ...] [--min-colourfulness 0.6]
-    .venv/bin/python bench/validate.py MODEL [MODEL ...] --calibrate [--write]
+    .venv/bin/python recipes/validate.py MODEL [MODEL ...] [--saturations 1 1.15 ...] [--min-colourfulness 0.6]
+    .venv/bin/python recipes/validate.py MODEL [MODEL ...] --calibrate [--write]
 
 `--calibrate` chooses each model's saturation by the selection rule below: a coarse pass over 0.5-4
 in steps of 0.25, then steps of 0.05 around the best; `--write` stores it on the model's card.
@@ -86,7 +86,7 @@ def calibrate(model: str, photos, data_dir: Path, min_colourfulness: float):
     def score(saturations):
         copies = at_saturations(colorizer, saturations)
         saturation_of.update((c.name, c.saturation) for c in copies)
-        return per_source(evaluate.evaluate_photos("validation", photos, copies), data_dir)
+        return per_source(evaluate.evaluate_photos("validation", photos, copies, full=False), data_dir)
 
     table = score(COARSE)
     coarse = select(table, min_colourfulness)
@@ -107,7 +107,7 @@ def write_saturation(card, saturation: float, macro: dict, min_colourfulness: fl
         raise SystemExit(f"{card.weights}: no card (.json) beside it to store the saturation on")
     card.saturation = saturation
     card.training["saturation_selection"] = (
-        f"bench/validate.py --calibrate on the training split's {n_photos} validation photos: the highest macro PSNR "
+        f"recipes/validate.py --calibrate on the training split's {n_photos} validation photos: the highest macro PSNR "
         f"gain ({macro['psnr_gain']:+.2f} dB) among saturations with >= {min_colourfulness:.0%} macro colourfulness "
         f"({macro['colorfulness_ratio']:.0%})")
     train.write_atomic(card.path, card.to_json().encode())
@@ -150,7 +150,7 @@ def main(argv=None):
     for model in args.models:  # each network loaded once, then tried at each saturation
         colorizer = Colorizer(model)
         colorizers += at_saturations(colorizer, args.saturations or [colorizer.saturation])
-    table = per_source(evaluate.evaluate_photos("validation", photos, colorizers), args.data)
+    table = per_source(evaluate.evaluate_photos("validation", photos, colorizers, full=False), args.data)
     print_table(table, photos, args)
     best = select(table, args.min_colourfulness)
     if best:

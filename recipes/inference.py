@@ -1,6 +1,6 @@
 """Inference choices, measured on the validation split: does any beat the shipped path at equal colour?
 
-    .venv/bin/python bench/inference.py [MODEL] [--partner gan] [--saturations 0.7 0.8 ... 1.45]
+    .venv/bin/python recipes/inference.py [MODEL] [--partner gan] [--saturations 0.7 0.8 ... 1.45]
 
 The shipped path runs the network once at its input size and up-samples ab bilinearly under the
 full-resolution L. Each variant below changes one of those choices:
@@ -11,7 +11,7 @@ full-resolution L. Each variant below changes one of those choices:
   ensemble  the mean ab of MODEL and --partner (2 networks)
 
 Every variant is tried at several saturations on the trainer's held-out validation photos with
-bench/validate.py's protocol (macro averages over source folders; the eval sets are never used).
+recipes/validate.py's protocol (macro averages over source folders; the eval sets are never used).
 Saturation trades PSNR for colour, so the figure that decides is each variant's PSNR gain
 interpolated at the selection bar's colourfulness (60 % of the truth's): gains at equal colour.
 """
@@ -29,7 +29,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT / "recipes"))
 
 from colorize_cli import evaluate, networks  # noqa: E402
 from colorize_cli.pipeline import Colorizer, compiled  # noqa: E402

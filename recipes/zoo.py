@@ -1,14 +1,14 @@
 """Train, export and measure every bundled model: the recipe behind `models/` (`make zoo`).
 
-    .venv/bin/python bench/zoo.py [NAME ...] [--data ../shared/data/train] [--eval-dir ../shared/data/eval]
+    .venv/bin/python recipes/zoo.py [NAME ...] [--data ../shared/data/train] [--eval-dir ../shared/data/eval]
 
 Each model trains with `colorize_cli.train` into `runs/zoo/NAME` (rerunning resumes an interrupted
 run exactly, and a finished run is only re-exported), is exported to `models/NAME.keras` + `.json`,
-has its saturation chosen on the training split's validation photos (`bench/validate.py --calibrate`,
+has its saturation chosen on the training split's validation photos (`recipes/validate.py --calibrate`,
 one rule for every model) and, when the held-out eval folders exist, its metrics recorded on its card.
 The eval sets are measured, never trained on or used to choose anything here.
 
-`ebgan` is the comparison study's `L1 = 100` run (bench/study.py), on the study's small budget; `wgan`
+`ebgan` is the comparison study's `L1 = 100` run (recipes/study.py), on the study's small budget; `wgan`
 starts from the study's run; `gan`, `colorful` and `wgan` were trained longer, sources balanced.
 """
 
@@ -31,8 +31,15 @@ DATA_TERMS = ("9,674 colour photos (BSDS500 train+val, ImageNet and Imagenette s
 # The small, equal budget of the study and of every bundled model but the default: ~0.9 epoch at 128 px.
 SMALL = dict(steps=500, batch_size=16, image_size=128, width=16, d_width=16, seed=0, checkpoint_every=100)
 
+# The ImageNet-pretrained MobileNetV2 the default's encoder comes from (read at training time, never bundled)
+ENCODER = ROOT.parent / "shared" / "pretrained" / "mobilenet_v2_1.0_224_quant.tflite"
+SEMANTIC = dict(arch="semantic", encoder=str(ENCODER), image_size=192, width=16, batch_size=16, seed=0, balance=True)
+
 # Stages that are not bundled themselves: trained and exported to runs/zoo/models for a model to start from.
 BASES = {
+    # NoGAN stage (a): the decoder learns L1 regression of ab on the frozen pretrained encoder
+    "semantic-l1": dict(model="lsgan", objective="regression", l1=1.0, lr=5e-4, steps=6000, checkpoint_every=200,
+                        **SEMANTIC, run="runs/semantic-l1"),
     # the default's first stage: 4000 steps from scratch on the photos as they come (~70 minutes)
     "lsgan-base": dict(model="lsgan", steps=4000, batch_size=16, image_size=128, width=24, d_width=32, seed=0,
                        run="runs/lsgan-128w24"),
@@ -47,8 +54,8 @@ TRAIN_FIELDS = {f.name for f in dataclasses.fields(train.TrainConfig)}
 
 def won_over(rival: str, ours: tuple[float, int], theirs: tuple[float, int]) -> str:
     """The card's note for a model that replaced `rival` by the selection rule: (macro PSNR gain in dB,
-    macro colourfulness in %) of each, as bench/validate.py --calibrate printed them."""
-    return (f"chosen over {rival} on the training split's validation photos (bench/validate.py --calibrate, each at "
+    macro colourfulness in %) of each, as recipes/validate.py --calibrate printed them."""
+    return (f"chosen over {rival} on the training split's validation photos (recipes/validate.py --calibrate, each at "
             f"its own calibrated saturation): {ours[0]:+.2f} dB at {ours[1]} % macro colourfulness against "
             f"{theirs[0]:+.2f} dB at {theirs[1]} %")
 
@@ -56,10 +63,10 @@ def won_over(rival: str, ours: tuple[float, int], theirs: tuple[float, int]) -> 
 ZOO = {
     # the default: lsgan-base fine-tuned for 1500 steps at half the learning rate with every source folder
     # drawn equally often (faces are a quarter of the photos). Chosen over the other candidates on the
-    # training split's validation photos (bench/validate.py), see the README.
+    # training split's validation photos (recipes/validate.py), see the README.
     "lsgan": dict(model="lsgan", steps=1500, batch_size=16, image_size=128, width=24, d_width=32, seed=0, lr=1e-4,
                   balance=True, checkpoint_every=100, base="lsgan-base", run="runs/lsgan-128w24-bal",
-                  selection="chosen on the training split's validation photos (bench/validate.py): the highest macro "
+                  selection="chosen on the training split's validation photos (recipes/validate.py): the highest macro "
                             "PSNR gain (+1.79 dB) among candidates and saturations with >= 60 % colourfulness (61 %)"),
     # colorful-base fine-tuned for 1500 steps at half its learning rate, every source drawn equally often
     "colorful": dict(model="colorful", **{**SMALL, "steps": 1500}, lr=5e-4, balance=True, base="colorful-base",
@@ -91,7 +98,7 @@ def train_and_export(name: str, recipe: dict, data_dir: Path, models_dir: Path, 
         train.train(config(recipe["base"], BASES[recipe["base"]], data_dir), models_dir=BASE_MODELS)
     card_path = train.train(config(name, recipe, data_dir), models_dir=models_dir)
     card = registry.ModelCard.from_file(card_path)
-    card.training.update({"data": "../shared/data/train", "terms": DATA_TERMS, "recipe": f"bench/zoo.py {name}"})
+    card.training.update({"data": "../shared/data/train", "terms": DATA_TERMS, "recipe": f"recipes/zoo.py {name}"})
     if "selection" in recipe:
         card.training["selection"] = recipe["selection"]
     if "base" in recipe:  # the card's steps and wall time are this stage's; say what came before
@@ -101,10 +108,10 @@ def train_and_export(name: str, recipe: dict, data_dir: Path, models_dir: Path, 
                              total_wall_time_s=base["wall_time_s"] + card.training["wall_time_s"])
     train.write_atomic(card_path, card.to_json().encode())
     # saturation by the selection rule on validation photos (never the eval sets), before measuring
-    subprocess.run([sys.executable, str(ROOT / "bench" / "validate.py"), str(card_path.with_suffix(".keras")),
+    subprocess.run([sys.executable, str(ROOT / "recipes" / "validate.py"), str(card_path.with_suffix(".keras")),
                     "--data", str(data_dir), "--seed", str(recipe["seed"]), "--calibrate", "--write"], check=True)
     if eval_dirs:  # held-out measurement recorded on the card (a separate process: fresh memory, same protocol as eval)
-        subprocess.run([sys.executable, str(ROOT / "bench" / "card_metrics.py"), str(card_path.with_suffix(".keras")),
+        subprocess.run([sys.executable, str(ROOT / "recipes" / "card_metrics.py"), str(card_path.with_suffix(".keras")),
                         *map(str, eval_dirs), "--write"], check=True)
     return card_path
 

@@ -1,0 +1,302 @@
+"""User-guided colour measured with the SIGGRAPH17 protocol: PSNR against the number of revealed hints.
+
+    .venv/bin/python bench/hints.py [--model NAME] [--sets kodak24 bsds500_test] [--out docs]
+    .venv/bin/python bench/hints.py --validation --reach 0.1 0.25 0.5 1 inf   # how REACH was chosen
+    .venv/bin/python bench/hints.py --speed                                    # 1 MP photo, 20 hints
+    .venv/bin/python bench/hints.py --gallery                                  # docs/hints_strip.jpg
+
+Protocol (Zhang et al. 2017, "Real-Time User-Guided Image Colorization with Learned Deep Priors",
+their Figure 4): each colour photo is reduced to its own L; N patches of 5x5 pixels are revealed at
+uniformly random places (wholly inside the photo; seeded per photo, and nested: the first N of the
+same 50 draws) with the mean true ab of each patch, as a user would give one colour per patch. For
+N = 0, 1, 2, 5, 10, 20, 50 the photo is colorized three ways and compared with the original in 8-bit
+sRGB exactly as `colorize eval` does (colorize_cli.evaluate / metrics): PSNR and colourfulness.
+
+- automatic: the model alone (the same output at every N);
+- hints + model prior: `colorize --hints`, the hints propagated over the model's prediction;
+- hints + gray prior: the same propagation with no prior and no pull-back (pure Levin et al. 2004).
+
+`--validation` measures on the training folder's held-out validation split instead (the trainer's own
+split, as bench/validate.py), where the propagation's reach was chosen; the eval sets are only measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from colorize_cli import colorspace, evaluate, hints, metrics, registry  # noqa: E402
+
+COUNTS = [0, 1, 2, 5, 10, 20, 50]
+PATCH = 5
+AUTOMATIC, MODEL_PRIOR, GRAY_PRIOR = "automatic", "hints + model prior", "hints + gray prior (Levin)"
+
+
+def reveal(truth_lab: np.ndarray, count: int, seed: int) -> hints.Hints:
+    """`count` random PATCH x PATCH patches of the truth, each with its mean ab (nested across counts)."""
+    height, width = truth_lab.shape[:2]
+    rng = np.random.default_rng(seed)
+    tops = rng.integers(0, height - PATCH + 1, max(COUNTS))[:count]
+    lefts = rng.integers(0, width - PATCH + 1, max(COUNTS))[:count]
+    ys, xs, ab = [], [], []
+    for top, left in zip(tops, lefts):
+        patch_y, patch_x = np.mgrid[top:top + PATCH, left:left + PATCH]
+        ys.append(patch_y.ravel())
+        xs.append(patch_x.ravel())
+        ab.append(np.repeat(truth_lab[top:top + PATCH, left:left + PATCH, 1:].reshape(-1, 2).mean(0, keepdims=True), PATCH * PATCH, 0))
+    if not ys:
+        return hints.Hints.none((height, width))
+    return hints.Hints((height, width), np.concatenate(ys).astype(np.int32), np.concatenate(xs).astype(np.int32),
+                       np.concatenate(ab).astype(np.float32))
+
+
+def measure(colorizer, photos: list[evaluate.Photo], counts, reaches, seed: int = 0, gray: bool = True, progress=True) -> list[dict]:
+    """One row per (photo, method, N): psnr, colorfulness, truth_colorfulness."""
+    rows = []
+    started = time.perf_counter()
+    for index, photo in enumerate(photos):
+        truth = photo.image
+        truth_lab = colorspace.bgr_to_lab(truth)
+        lightness, net_input = colorizer.prepare(truth)
+        ab = colorizer.predict_ab(net_input[None])[0]
+        automatic = colorizer.finish(truth, lightness, ab)
+        base = {"file": photo.path.name, "truth_colorfulness": metrics.colorfulness(truth)}
+
+        def add(method, count, output):
+            rows.append({**base, "method": method, "n": count, "psnr": metrics.psnr(output, truth),
+                         "colorfulness": metrics.colorfulness(output)})
+
+        for count in counts:
+            revealed = reveal(truth_lab, count, seed=seed * 100_003 + index)
+            add(AUTOMATIC, count, automatic)
+            for reach in reaches:
+                add(method_name(reach, reaches), count, hints.render(truth, lightness, ab, revealed, colorizer.norm, reach=reach))
+            if gray:
+                add(GRAY_PRIOR, count, hints.render(truth, lightness, None, revealed, colorizer.norm, reach=np.inf))
+        if progress:
+            elapsed = time.perf_counter() - started
+            print(f"  {index + 1}/{len(photos)} photos, {elapsed:.0f} s", file=sys.stderr, flush=True)
+    return rows
+
+
+def method_name(reach: float, reaches) -> str:
+    return MODEL_PRIOR if len(reaches) == 1 else f"{MODEL_PRIOR}, reach {reach:g}"
+
+
+def summary(rows: list[dict], groups: dict[str, str] | None = None) -> dict[str, dict[int, dict]]:
+    """method -> N -> mean psnr, colorfulness and colourfulness ratio; with `groups` (file -> source),
+    averaged per source first and then over sources with equal weight (the validation rule)."""
+    table: dict[str, dict[int, dict]] = {}
+    for method in dict.fromkeys(r["method"] for r in rows):
+        table[method] = {}
+        for count in sorted({r["n"] for r in rows}):
+            chosen = [r for r in rows if r["method"] == method and r["n"] == count]
+            parts = {}
+            for r in chosen:
+                parts.setdefault(groups[r["file"]] if groups else "", []).append(r)
+            means = [{k: float(np.mean([r[k] for r in part])) for k in ("psnr", "colorfulness", "truth_colorfulness")}
+                     for part in parts.values()]
+            mean = {k: float(np.mean([m[k] for m in means])) for k in means[0]}
+            mean["colorfulness_ratio"] = mean["colorfulness"] / mean["truth_colorfulness"]
+            mean["photos"] = len(chosen)
+            table[method][count] = mean
+    return table
+
+
+def markdown(name: str, table: dict) -> str:
+    counts = list(next(iter(table.values())))
+    automatic = table[AUTOMATIC]
+    lines = [f"**{name}** ({automatic[counts[0]]['photos']} photos): mean PSNR dB (gain over automatic) / colourfulness as % of the truth's",
+             "", "| method | " + " | ".join(f"N = {n}" for n in counts) + " |", "|---" * (len(counts) + 1) + "|"]
+    for method, row in table.items():
+        cells = []
+        for n in counts:
+            gain = "" if method == AUTOMATIC else f" ({row[n]['psnr'] - automatic[n]['psnr']:+.2f})"
+            cells.append(f"{row[n]['psnr']:.2f}{gain} / {row[n]['colorfulness_ratio']:.0%}")
+        lines.append(f"| {method} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def plot(tables: dict[str, dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(tables), figsize=(5.2 * len(tables), 4), squeeze=False)
+    for ax, (name, table) in zip(axes[0], tables.items()):
+        for method, row in table.items():
+            counts = list(row)
+            xs = [max(n, 0.5) for n in counts]  # N = 0 drawn at 0.5 on the log axis
+            ax.plot(xs, [row[n]["psnr"] for n in counts], marker="o", label=method,
+                    linestyle="--" if method == AUTOMATIC else "-")
+        ax.set_xscale("log")
+        ax.set_xticks([max(n, 0.5) for n in counts], [str(n) for n in counts])
+        ax.set_xlabel("revealed 5x5 hint patches (N)")
+        ax.set_ylabel("mean PSNR (dB)")
+        ax.set_title(name)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    tmp = path.with_name(f".{path.name}.part")
+    fig.savefig(tmp, dpi=100, format="png")
+    plt.close(fig)
+    os.replace(tmp, path)
+
+
+# -- speed ------------------------------------------------------------------------------------------
+
+def speed(colorizer, repeats: int = 5, count: int = 20) -> None:
+    """A 1 MP photo (scikit-image's astronaut at 1224x816, gray) with `count` random --hint patches:
+    the automatic path against the same path with hints, best of `repeats`, wall and CPU seconds."""
+    from skimage import data
+
+    photo = cv2.cvtColor(cv2.resize(data.astronaut()[:, :, ::-1], (1224, 816), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2GRAY)
+    rng = np.random.default_rng(0)
+    points = [(int(rng.integers(0, 1224)), int(rng.integers(0, 816)), tuple(int(v) for v in rng.integers(0, 256, 3)))
+              for _ in range(count)]
+    marks = hints.from_points(points, photo.shape, hints.DEFAULT_SIZE)
+
+    def timed(function):
+        best_wall = best_cpu = np.inf
+        for _ in range(repeats):
+            wall, cpu = time.perf_counter(), time.process_time()
+            function()
+            best_wall, best_cpu = min(best_wall, time.perf_counter() - wall), min(best_cpu, time.process_time() - cpu)
+        return best_wall, best_cpu
+
+    colorizer.colorize_bgr(photo)  # trace the graph once
+    auto_wall, auto_cpu = timed(lambda: colorizer.colorize_bgr(photo))
+    hint_wall, hint_cpu = timed(lambda: colorizer.colorize_bgr(photo, hints=marks))
+    print(f"# hints speed: {photo.shape[1]}x{photo.shape[0]} gray photo ({photo.size / 1e6:.2f} MP), {count} hints of "
+          f"{hints.DEFAULT_SIZE}x{hints.DEFAULT_SIZE} px, model {colorizer.name}, best of {repeats}, {os.cpu_count()} CPUs, "
+          f"load average {os.getloadavg()[0]:.1f}\n")
+    print("| path | wall s | CPU s (this process) |")
+    print("|---|---|---|")
+    print(f"| automatic | {auto_wall:.3f} | {auto_cpu:.3f} |")
+    print(f"| with hints | {hint_wall:.3f} | {hint_cpu:.3f} |")
+    print(f"| hints cost | {hint_wall - auto_wall:.3f} | {hint_cpu - auto_cpu:.3f} |")
+    print(f"\nworking grid {'x'.join(map(str, hints.working_shape(photo.shape)[::-1]))}; target: hints cost <= 1.5 s")
+
+
+# -- gallery ----------------------------------------------------------------------------------------
+
+# photo -> (x, y) points whose true colour is given as a hint, chosen by eye where the automatic colour is wrong
+GALLERY = {
+    "astronaut": [(95, 265), (35, 130), (460, 470), (300, 460), (470, 240), (230, 150)],
+    "coffee": [(200, 300), (300, 120), (520, 250), (100, 60), (560, 60)],
+    "chelsea": [(150, 200), (300, 150), (400, 60), (80, 60)],
+}
+HEIGHT = 240
+
+
+def gallery(colorizer, out: Path) -> None:
+    """automatic | hints shown as dots on the gray input | result, one row per scikit-image photo."""
+    from skimage import data
+
+    rows = []
+    for name, points in GALLERY.items():
+        truth = np.ascontiguousarray(getattr(data, name)()[:, :, ::-1])
+        truth_rgb = truth[:, :, ::-1]
+        gray = colorspace.from_float(colorspace.bgr_to_gray_lab(truth), np.uint8)
+        given = [(x, y, tuple(int(v) for v in truth_rgb[y, x])) for x, y in points]
+        marks = hints.from_points(given, truth.shape[:2], 9)
+        automatic = colorizer.colorize_bgr(gray)
+        guided = colorizer.colorize_bgr(gray, hints=marks)
+        dots = gray.copy()
+        scale = truth.shape[0] / HEIGHT
+        for x, y, rgb in given:
+            cv2.circle(dots, (x, y), round(7 * scale), tuple(int(v) for v in rgb[::-1]), -1, cv2.LINE_AA)
+            cv2.circle(dots, (x, y), round(7 * scale), (255, 255, 255), max(1, round(1.5 * scale)), cv2.LINE_AA)
+        cells = [label(scaled(automatic), "automatic"), label(scaled(dots), f"{len(given)} hints"),
+                 label(scaled(guided), "with the hints")]
+        rows.append(np.hstack(cells))
+    width = max(r.shape[1] for r in rows)
+    rows = [cv2.copyMakeBorder(r, 0, 4, 0, width - r.shape[1], cv2.BORDER_CONSTANT, value=(255, 255, 255)) for r in rows]
+    ok, encoded = cv2.imencode(".jpg", np.vstack(rows), [cv2.IMWRITE_JPEG_QUALITY, 88])
+    tmp = out.with_name(f".{out.name}.part")
+    tmp.write_bytes(encoded.tobytes())
+    os.replace(tmp, out)
+    print(f"wrote {out}")
+
+
+def scaled(bgr: np.ndarray) -> np.ndarray:
+    return cv2.resize(bgr, (round(bgr.shape[1] * HEIGHT / bgr.shape[0]), HEIGHT), interpolation=cv2.INTER_AREA)
+
+
+def label(image: np.ndarray, text: str) -> np.ndarray:
+    out = image.copy()
+    cv2.putText(out, text, (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 3, cv2.LINE_AA)
+    cv2.putText(out, text, (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 1, cv2.LINE_AA)
+    return out
+
+
+# -- main -------------------------------------------------------------------------------------------
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=registry.DEFAULT_MODEL)
+    parser.add_argument("--sets", nargs="+", default=["kodak24", "bsds500_test"], help="folders under --eval-dir")
+    parser.add_argument("--eval-dir", type=Path, default=ROOT.parent / "shared" / "data" / "eval")
+    parser.add_argument("--counts", type=int, nargs="+", default=COUNTS)
+    parser.add_argument("--reach", type=float, nargs="+", default=[hints.REACH], help="propagation reach(es) for the model prior")
+    parser.add_argument("--no-gray", action="store_true", help="skip the gray-prior (pure Levin) rows")
+    parser.add_argument("--limit", type=int, default=None, help="a seeded random subset of N photos per set")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=ROOT / "docs", help="where the plot and hints_results.json go")
+    parser.add_argument("--validation", action="store_true", help="the training folder's validation split instead of --sets")
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "train")
+    parser.add_argument("--speed", action="store_true")
+    parser.add_argument("--gallery", action="store_true")
+    args = parser.parse_args(argv)
+
+    from colorize_cli.pipeline import Colorizer
+
+    colorizer = Colorizer(args.model)
+    if args.speed:
+        return speed(colorizer)
+    if args.gallery:
+        return gallery(colorizer, args.out / "hints_strip.jpg")
+    print(f"# bench/hints.py: model {colorizer.name} (saturation {colorizer.saturation:g}), patches {PATCH}x{PATCH}, "
+          f"seed {args.seed}, reach {', '.join(f'{r:g}' for r in args.reach)}, working grid <= {hints.WORK_PIXELS} px\n")
+    if args.validation:
+        from validate import validation_photos
+
+        photos = validation_photos(args.data)
+        if args.limit and args.limit < len(photos):
+            photos = [photos[i] for i in sorted(np.random.default_rng(args.seed).choice(len(photos), args.limit, replace=False))]
+        from colorize_cli import data
+
+        groups = {p.path.name: data.source_of(p.path, args.data) for p in photos}
+        rows = measure(colorizer, photos, args.counts, args.reach, args.seed, gray=not args.no_gray)
+        print(markdown(f"validation split, macro average over {len(set(groups.values()))} sources", summary(rows, groups)))
+        return
+    tables, results = {}, {}
+    for name in args.sets:
+        photos = evaluate.load_photos(args.eval_dir / name, args.limit, args.seed)
+        rows = measure(colorizer, [p for p in photos if p.has_truth], args.counts, args.reach, args.seed, gray=not args.no_gray)
+        tables[name] = summary(rows)
+        results[name] = {"summary": {m: {str(n): v for n, v in t.items()} for m, t in tables[name].items()}, "photos": rows}
+        print(markdown(name, tables[name]) + "\n", flush=True)
+    args.out.mkdir(parents=True, exist_ok=True)
+    plot(tables, args.out / "hints_psnr.png")
+    payload = {"model": colorizer.name, "saturation": colorizer.saturation, "reach": args.reach, "seed": args.seed,
+               "patch": PATCH, "counts": args.counts, "sets": results}
+    tmp = args.out / ".hints_results.json.part"
+    tmp.write_text(json.dumps(payload, indent=1) + "\n")
+    os.replace(tmp, args.out / "hints_results.json")
+    print(f"wrote {args.out / 'hints_psnr.png'} and {args.out / 'hints_results.json'}")
+
+
+if __name__ == "__main__":
+    main()
