@@ -204,15 +204,34 @@ def render(original: np.ndarray, lightness_full: np.ndarray, ab_norm: np.ndarray
         return finish_like(merge_ab(lightness_full, ab_norm, norm), original)
     channels = 4 if original.ndim == 3 and original.shape[2] == 4 else 3
     out = np.empty((height, width, channels), original.dtype if original.dtype in (np.uint8, np.uint16) else np.float32)
-    ab = norm.denormalize_ab(np.asarray(ab_norm, dtype=np.float32))
-    small_h = ab.shape[0]
-    # bilinear up-sampling is separable: the horizontal pass for all rows at once (small), then the
-    # vertical pass per strip with cv2.resize's own pixel-centre and border rules, so strips match it
-    ab_wide = cv2.resize(ab, (width, small_h), interpolation=cv2.INTER_LINEAR)
+    ab_rows = BilinearRows(norm.denormalize_ab(np.asarray(ab_norm, dtype=np.float32)), width, height)
+    for top, bottom in strips(height, width):
+        ab_strip = ab_rows(top, bottom)
+        lab = cv2.merge([np.ascontiguousarray(lightness_full[top:bottom]), ab_strip[:, :, 0], ab_strip[:, :, 1]])
+        out[top:bottom] = finish_like(lab_to_bgr(lab), original[top:bottom])
+    return out
+
+
+def strips(height: int, width: int) -> list[tuple[int, int]]:
+    """Row ranges [top, bottom) of about STRIP_PIXELS / 4 pixels each, covering `height` rows."""
     rows = max(1, STRIP_PIXELS // (4 * width))
-    for top in range(0, height, rows):
-        bottom = min(height, top + rows)
-        y = (np.arange(top, bottom, dtype=np.float64) + 0.5) * (small_h / height) - 0.5
+    return [(top, min(height, top + rows)) for top in range(0, height, rows)]
+
+
+class BilinearRows:
+    """`cv2.resize(small, (width, height), INTER_LINEAR)` produced a strip of rows at a time, identical to
+    the whole resize: bilinear up-sampling is separable, so the horizontal pass runs once on the small
+    rows, and the vertical pass per strip with cv2.resize's own pixel-centre and border rules."""
+
+    def __init__(self, small: np.ndarray, width: int, height: int):
+        self.wide = cv2.resize(small, (width, small.shape[0]), interpolation=cv2.INTER_LINEAR)
+        if self.wide.ndim < small.ndim:  # cv2 drops a trailing single channel
+            self.wide = self.wide[..., None]
+        self.height = height
+
+    def __call__(self, top: int, bottom: int) -> np.ndarray:
+        small_h = self.wide.shape[0]
+        y = (np.arange(top, bottom, dtype=np.float64) + 0.5) * (small_h / self.height) - 0.5
         y0 = np.floor(y)
         weight = (y - y0).astype(np.float32)
         y0 = y0.astype(np.int64)
@@ -220,8 +239,5 @@ def render(original: np.ndarray, lightness_full: np.ndarray, ab_norm: np.ndarray
         weight[below | above] = 0.0
         y0 = np.clip(y0, 0, small_h - 1)
         y1 = np.minimum(y0 + 1, small_h - 1)
-        w = weight[:, None, None]
-        ab_strip = ab_wide[y0] * (1 - w) + ab_wide[y1] * w
-        lab = cv2.merge([np.ascontiguousarray(lightness_full[top:bottom]), ab_strip[:, :, 0], ab_strip[:, :, 1]])
-        out[top:bottom] = finish_like(lab_to_bgr(lab), original[top:bottom])
-    return out
+        w = weight.reshape((-1,) + (1,) * (self.wide.ndim - 1))
+        return self.wide[y0] * (1 - w) + self.wide[y1] * w
