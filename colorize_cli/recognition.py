@@ -56,6 +56,11 @@ class Classifier:
         if len(shape) != 4 or shape[3] != 3:
             raise ColorizeError(f"{path}: expected an image classifier with input (1, H, W, 3), got {tuple(shape)}")
         self.height, self.width = int(shape[1]), int(shape[2])
+        try:  # does the graph end in a softmax? (else its output is logits)
+            last = [op for op in self.interpreter._get_ops_details() if self.output["index"] in list(op["outputs"])]
+            self.outputs_probabilities = last[0]["op_name"] == "SOFTMAX"
+        except (AttributeError, IndexError, KeyError, TypeError):
+            self.outputs_probabilities = None  # decide from the values
 
     def _input(self, bgr: np.ndarray) -> np.ndarray:
         """Centre square crop, resize to the input size, RGB, in the file's number format. A float input
@@ -82,7 +87,10 @@ class Classifier:
         scale, zero = self.output.get("quantization", (0.0, 0))
         if scale:
             out = (out - zero) * scale
-        if out.min() < 0 or abs(out.sum() - 1.0) > 0.05:  # logits: make probabilities
+        probabilities = self.outputs_probabilities
+        if probabilities is None:
+            probabilities = out.min() >= 0 and out.max() <= 1 and 0.5 < out.sum() < 1.5
+        if not probabilities:  # logits
             out = np.exp(out - out.max())
         return out / max(out.sum(), _EPS)
 
