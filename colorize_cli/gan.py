@@ -36,12 +36,32 @@ class Objective:
     pull_away: float = 0.0  # EBGAN pull-away term weight (0.1 in Zhao et al.)
     label_smoothing: float = 0.0  # one-sided: the real target becomes 1 - label_smoothing
     conditional_energy: bool = False  # EBGAN: auto-encode [L, ab] instead of ab alone
+    # training aids of seed 004 (the practical GAN guide)
+    image_pool: int = 0  # the discriminator sees past fakes from a pool of this many (half the time once full); 0 = off
+    label_flip: float = 0.0  # GAN/LSGAN: each real and fake target swapped with this probability
+    minibatch_disc: bool = False  # PatchGAN: a minibatch standard-deviation channel (networks.MinibatchStdDev)
 
     def replace(self, **changes) -> "Objective":
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
 
+    def check(self) -> "Objective":
+        """Refuse aids that do not apply to this objective (one line each)."""
+        if self.label_flip and self.name not in ("gan", "lsgan"):
+            raise ValueError(f"--label-flip applies to gan and lsgan (real/fake targets), not {self.name}")
+        if self.minibatch_disc and self.discriminator != "patch":
+            raise ValueError(f"--minibatch-disc applies to PatchGAN discriminators, not {self.name}'s")
+        if (self.image_pool or self.label_flip) and self.discriminator is None:
+            raise ValueError(f"--image-pool and --label-flip need a discriminator; {self.name} has none")
+        if not 0 <= self.label_flip < 0.5:
+            raise ValueError(f"--label-flip must be in [0, 0.5), got {self.label_flip}")
+        return self
+
     # -- losses --------------------------------------------------------------------------------
-    def d_loss(self, real, fake):
+    def d_loss(self, real, fake, real_target=None, fake_target=None):
+        """`real_target`/`fake_target`: per-sample targets (N, 1, 1, 1) when labels are flipped."""
+        if self.name in ("gan", "lsgan") and real_target is not None:
+            pair = losses.gan_d_targets if self.name == "gan" else losses.lsgan_d_targets
+            return pair(real, fake, real_target, fake_target)
         if self.name == "gan":
             return losses.gan_d(real, fake, self.label_smoothing)
         if self.name == "lsgan":
@@ -84,6 +104,37 @@ OBJECTIVES = {
 }
 
 
+class ImagePool(keras.layers.Layer):
+    """Experience replay for the discriminator (Shrivastava et al. 2017; pix2pix/CycleGAN's ImagePool,
+    seed 004): a pool of `size` past fakes with their L. While it fills, every fake is stored and shown
+    as is; once full, each fake is, with probability 1/2, swapped for a random stored one (which it
+    replaces), so the discriminator keeps seeing the generator's older mistakes and cannot chase only
+    its latest move. Variables, so it lives in the training graph and in checkpoints."""
+
+    def __init__(self, size: int, l_shape, ab_shape, **kwargs):
+        super().__init__(**kwargs)
+        self.size = int(size)
+        self.pool_l = self.add_weight(shape=(self.size, *l_shape), initializer="zeros", trainable=False, name="pool_l")
+        self.pool_ab = self.add_weight(shape=(self.size, *ab_shape), initializer="zeros", trainable=False, name="pool_ab")
+        self.count = self.add_weight(shape=(), dtype="int32", initializer="zeros", trainable=False, name="count")
+        self.built = True
+
+    def query(self, l, ab, seed):
+        """(L, fakes shown to the discriminator, mask of the samples that came from the pool)."""
+        n = ops.shape(ab)[0]
+        full = self.count >= self.size
+        from_pool = ops.logical_and(full, keras.random.uniform((n,), seed=seed) < 0.5)
+        slots = ops.where(full, keras.random.randint((n,), 0, self.size, seed=seed), (self.count + ops.arange(n)) % self.size)
+        stored_l, stored_ab = ops.take(self.pool_l, slots, axis=0), ops.take(self.pool_ab, slots, axis=0)
+        pick = ops.reshape(from_pool, (-1, 1, 1, 1))
+        # while filling every fake is stored; once full, only the swapped ones
+        store = ops.reshape(ops.logical_or(ops.logical_not(full), from_pool), (-1, 1, 1, 1))
+        self.pool_l.assign(ops.scatter_update(self.pool_l, slots[:, None], ops.where(store, l, stored_l)))
+        self.pool_ab.assign(ops.scatter_update(self.pool_ab, slots[:, None], ops.where(store, ab, stored_ab)))
+        self.count.assign(ops.minimum(self.count + n, self.size))
+        return ops.where(pick, stored_l, l), ops.where(pick, stored_ab, ab), from_pool
+
+
 class ColorGAN(keras.Model):
     """Generator + optional discriminator trained with `objective` and loss weights
     `adv * L_adv + l1 * L1 + l2 * L2` on normalised ab (L1 optionally class-rebalanced: `ab_weights`)."""
@@ -93,11 +144,14 @@ class ColorGAN(keras.Model):
         super().__init__(**kwargs)
         if (discriminator is None) != (objective.discriminator is None):
             raise ValueError(f"objective {objective.name!r} {'needs' if objective.discriminator else 'takes no'} discriminator")
+        objective.check()
         self.generator = generator
         self.discriminator = discriminator
         self.objective = objective
         self.adv_weight, self.l1_weight, self.l2_weight = float(adv), float(l1), float(l2)
         self.seed_generator = keras.random.SeedGenerator(seed)
+        self.pool = (ImagePool(objective.image_pool, generator.input_shape[1:], generator.output_shape[1:], name="image_pool")
+                     if objective.image_pool else None)
         # class rebalancing of the L1 term (losses.rebalanced_l1): per-cell weights of the ab grid, or None
         self.ab_weights = None if ab_weights is None else ops.convert_to_tensor(np.asarray(ab_weights, np.float32))
         self.ab_bins = 0 if ab_weights is None else int(round(np.sqrt(len(ab_weights))))
@@ -145,7 +199,11 @@ class ColorGAN(keras.Model):
         return loss, l1
 
     def _critic_loss(self, l, ab, fake, real_scores, fake_scores):
-        d_loss = self.objective.d_loss(real_scores, fake_scores)
+        targets = (None, None)
+        if self.objective.label_flip:
+            targets = losses.flipped_targets(ops.shape(ab)[0], self.objective.label_flip, self.objective.label_smoothing,
+                                             self.seed_generator)
+        d_loss = self.objective.d_loss(real_scores, fake_scores, *targets)
         if self.objective.gp_weight:
             alpha = keras.random.uniform((ops.shape(ab)[0], 1, 1, 1), seed=self.seed_generator)
             d_loss += self.objective.gp_weight * losses.gradient_penalty(self.discriminator, l, ab, fake, alpha)
@@ -197,7 +255,12 @@ class ColorGAN(keras.Model):
             fake = self.generator(l, training=True)
             real_scores, _ = self._scores(l, ab)
             fake_scores, fake_embedding = self._scores(l, fake)
-            d_loss = self._critic_loss(l, ab, fake, real_scores, fake_scores)
+            if self.pool is not None:  # the discriminator judges a mix of this step's and past fakes
+                pool_l, pool_fake, _ = self.pool.query(l, ops.stop_gradient(fake), self.seed_generator)
+                # (a gradient penalty still interpolates this step's fakes, which share L with the real ab)
+                d_loss = self._critic_loss(l, ab, fake, real_scores, self._scores(pool_l, pool_fake)[0])
+            else:
+                d_loss = self._critic_loss(l, ab, fake, real_scores, fake_scores)
             g_adv = obj.g_loss(fake_scores)
             if obj.pull_away:
                 g_adv += obj.pull_away * losses.pull_away(fake_embedding)

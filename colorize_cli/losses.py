@@ -58,6 +58,26 @@ def lsgan_g(fake):
     return 0.5 * ops.mean(ops.square(fake - 1.0))
 
 
+def gan_d_targets(real, fake, real_target, fake_target):
+    """`gan_d` with per-sample targets (noisy labels: some real targets 0, some fake targets 1)."""
+    return _bce_with_logits(real, real_target) + _bce_with_logits(fake, fake_target)
+
+
+def lsgan_d_targets(real, fake, real_target, fake_target):
+    """`lsgan_d` with per-sample targets."""
+    return 0.5 * ops.mean(ops.square(real - real_target)) + 0.5 * ops.mean(ops.square(fake - fake_target))
+
+
+def flipped_targets(batch: int, probability: float, smoothing: float, seed):
+    """Noisy labels (seed 004): real targets (1 - smoothing) and fake targets 0, each swapped with
+    `probability`, per sample, shaped (N, 1, 1, 1) to broadcast over patch scores."""
+    flip_real = keras.random.uniform((batch, 1, 1, 1), seed=seed) < probability
+    flip_fake = keras.random.uniform((batch, 1, 1, 1), seed=seed) < probability
+    real = ops.where(flip_real, 0.0, 1.0 - smoothing)
+    fake = ops.where(flip_fake, 1.0 - smoothing, 0.0)
+    return real, fake
+
+
 def wgan_d(real, fake):
     """The critic maximises D(real) - D(fake), so it minimises the negative."""
     return ops.mean(fake) - ops.mean(real)

@@ -36,7 +36,7 @@ def unet_generator(input_size: int = 256, width: int = 64, dropout: float = 0.5,
     from every encoder level, dropout in the three innermost decoder blocks, tanh output.
 
     At S=256 and width=64 this is pix2pix's `unet_256` (channels 64-128-256-512x5). `levels` fewer
-    than log2(S) stops above 1x1: the same weights at a larger input (bench/inference.py)."""
+    than log2(S) stops above 1x1: the same weights at a larger input (recipes/inference.py)."""
     depth = _depth_for(input_size) if levels is None else levels
     if not 2 <= depth <= _depth_for(input_size):
         raise ValueError(f"a {input_size}px U-Net has 2..{_depth_for(input_size)} levels, got {levels}")
@@ -89,10 +89,29 @@ def colorful_generator(input_size: int = 256, width: int = 64, name: str = "gene
     return keras.Model(inputs, outputs, name=name)
 
 
-def patch_discriminator(input_size: int = 256, width: int = 64, norm: str | None = "batch", name: str = "discriminator"):
+@keras.saving.register_keras_serializable("colorize")
+class MinibatchStdDev(layers.Layer):
+    """Minibatch discrimination, in the form of Karras et al.'s minibatch standard deviation (ProGAN):
+    the standard deviation of each feature over the batch, averaged to one number per position and
+    appended as a channel. A generator that collapses to the same colours for every photo gives the
+    discriminator a low value to spot (Salimans et al.'s motivation, seed 004's "minibatch discrimination")."""
+
+    def call(self, x):
+        ops = keras.ops
+        std = ops.sqrt(ops.var(x, axis=0, keepdims=True) + 1e-8)  # (1, H, W, C): across the batch
+        spread = ops.mean(std, axis=-1, keepdims=True)  # (1, H, W, 1)
+        return ops.concatenate([x, ops.broadcast_to(spread, (*ops.shape(x)[:-1], 1))], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], input_shape[-1] + 1)
+
+
+def patch_discriminator(input_size: int = 256, width: int = 64, norm: str | None = "batch", name: str = "discriminator",
+                        minibatch_stddev: bool = False):
     """70x70 PatchGAN conditioned on L: (L, ab) -> one raw score per overlapping 70x70 patch
     (30x30 for a 256 input). `norm`: "batch" (GAN/LSGAN), None (WGAN critic), "layer" (WGAN-GP:
-    per-sample LayerNorm over H, W, C, because batch statistics break the per-sample penalty)."""
+    per-sample LayerNorm over H, W, C, because batch statistics break the per-sample penalty).
+    `minibatch_stddev`: a `MinibatchStdDev` channel before the last two convolutions."""
     if norm not in ("batch", "layer", None):
         raise ValueError(f"norm must be 'batch', 'layer' or None, got {norm!r}")
     l_in = keras.Input((input_size, input_size, 1), name="l")
@@ -114,6 +133,8 @@ def patch_discriminator(input_size: int = 256, width: int = 64, norm: str | None
         if i > 1:
             x = normalize(x, f"c{i}")
         x = layers.LeakyReLU(0.2, name=f"c{i}_act")(x)
+        if minibatch_stddev and i == 3:
+            x = MinibatchStdDev(name="minibatch_stddev")(x)
     x = layers.ZeroPadding2D(1, name="c5_pad")(x)
     outputs = layers.Conv2D(1, 4, padding="valid", kernel_initializer=INIT, name="score", dtype="float32")(x)
     return keras.Model([l_in, ab_in], outputs, name=name)

@@ -1,0 +1,74 @@
+"""The GAN training aids of seed 004 do what they claim: image pool, noisy labels, minibatch discrimination."""
+
+import numpy as np
+import pytest
+
+from colorize_cli import gan, losses, networks, registry, train
+from colorize_cli._keras import keras
+
+
+def test_image_pool_stores_while_filling_then_returns_past_fakes_half_the_time():
+    pool = gan.ImagePool(8, (4, 4, 1), (4, 4, 2))
+    seed = keras.random.SeedGenerator(0)
+
+    def batch(value, n=4):
+        return np.full((n, 4, 4, 1), value, np.float32), np.full((n, 4, 4, 2), value, np.float32)
+
+    for value in (1.0, 2.0):  # filling: every fake shown as is, and stored
+        l, ab = batch(value)
+        _, shown, from_pool = pool.query(l, ab, seed)
+        assert not np.asarray(from_pool).any() and np.all(np.asarray(shown) == value)
+    assert sorted(np.asarray(pool.pool_ab)[:, 0, 0, 0]) == [1.0] * 4 + [2.0] * 4
+
+    picked, total = 0, 0
+    for step in range(100):  # full: each fake swapped for a stored one with probability 1/2
+        l, ab = batch(10.0 + step, n=8)
+        shown_l, shown, from_pool = (np.asarray(t) for t in pool.query(l, ab, seed))
+        assert np.all((shown[:, 0, 0, 0] < 10.0 + step) == from_pool)  # pooled ones are older fakes
+        assert np.array_equal(shown_l[..., 0], shown[..., 0])  # each fake keeps its own L
+        picked, total = picked + from_pool.sum(), total + from_pool.size
+    assert 0.44 < picked / total < 0.56
+
+
+def test_label_flip_swaps_the_stated_fraction_of_targets():
+    seed = keras.random.SeedGenerator(1)
+    real, fake = (np.asarray(t).ravel() for t in losses.flipped_targets(20000, 0.1, 0.0, seed))
+    assert set(np.unique(real)) == {0.0, 1.0} and set(np.unique(fake)) == {0.0, 1.0}
+    assert (real == 0).mean() == pytest.approx(0.1, abs=0.01)
+    assert (fake == 1).mean() == pytest.approx(0.1, abs=0.01)
+    real, fake = (np.asarray(t).ravel() for t in losses.flipped_targets(1000, 0.0, 0.1, seed))
+    assert np.all(real == 0.9) and np.all(fake == 0.0)  # no flips: one-sided smoothing only
+
+
+def test_minibatch_layer_output_depends_on_the_other_samples():
+    disc = networks.patch_discriminator(32, 4, minibatch_stddev=True)
+    rng = np.random.default_rng(0)
+    l, ab = rng.uniform(-1, 1, (2, 32, 32, 1)).astype(np.float32), rng.uniform(-1, 1, (2, 32, 32, 2)).astype(np.float32)
+    first = np.asarray(disc([l, ab], training=False))[0]
+    ab2 = ab.copy()
+    ab2[1] = 0.0  # change only the second sample
+    assert not np.allclose(first, np.asarray(disc([l, ab2], training=False))[0])
+    plain = networks.patch_discriminator(32, 4)
+    assert np.allclose(np.asarray(plain([l, ab], training=False))[0], np.asarray(plain([l, ab2], training=False))[0])
+
+
+@pytest.mark.parametrize("aids", [{"image_pool": 6}, {"label_flip": 0.1}, {"minibatch_disc": True},
+                                  {"image_pool": 6, "label_flip": 0.05, "minibatch_disc": True}])
+def test_a_gan_trains_with_the_aids(aids):
+    card = registry.ModelCard(**{**registry.BUILTIN["lsgan"].__dict__, "input_size": 32, "width": 4, "d_width": 4,
+                                 "objective_options": aids})
+    model = train.build_gan(card, total_steps=4, decay_fraction=0.5)
+    rng = np.random.default_rng(0)
+    l = rng.uniform(-1, 1, (8, 32, 32, 1)).astype(np.float32)
+    ab = rng.uniform(-0.5, 0.5, (8, 32, 32, 2)).astype(np.float32)
+    history = model.fit(l, ab, batch_size=4, epochs=2, verbose=0).history
+    assert np.isfinite(history["d_loss"]).all() and np.isfinite(history["g_loss"]).all()
+    if "image_pool" in aids:
+        assert int(model.pool.count.numpy()) == 6
+
+
+@pytest.mark.parametrize("objective, aids", [("wgan", {"label_flip": 0.1}), ("ebgan", {"minibatch_disc": True}),
+                                             ("regression", {"image_pool": 4})])
+def test_aids_that_do_not_apply_are_refused(objective, aids):
+    with pytest.raises(ValueError, match="applies to|need a discriminator"):
+        gan.OBJECTIVES[objective].replace(**aids).check()
