@@ -1,11 +1,19 @@
-"""Photo benchmark: model-only frames/s per registered model, end-to-end images/s on a folder of
-1024-px JPEGs with the default model, and the ratio to a naive loop, all measured in one run.
+"""Photo benchmark: LiteRT against TensorFlow side by side, all figures measured in one run.
 
-    .venv/bin/python bench/photos.py [--images 48] [--repeats 2]
+    .venv/bin/python bench/photos.py [--model NAME] [--images 48] [--repeats 2] [--all-models] [--skip-cold-start]
 
-Models without bundled weights are timed with random weights (speed does not depend on them).
-The naive loop is what a straightforward script does per image: cv2.imread -> skimage rgb2lab ->
-resize -> model.predict -> resize -> skimage lab2rgb -> cv2.imwrite.
+1. Cold start (bench/coldstart.py): a fresh process colorizing one 512x512 PNG, and `--help`'s first byte.
+2. Model only: images/s of the network alone at batch 1 and 8, TensorFlow (`tf.function`) and LiteRT
+   (the card's .tflite, run one image at a time), for --model or, with --all-models, every model with weights.
+3. End to end: a folder of 1024x768 gray JPEGs -> colour JPEGs through `Colorizer.run` (decode, L,
+   model, ab up-sampling + LAB->BGR, encode; 2 worker threads), with each backend.
+4. Per stage, one image at a time: where the time goes.
+
+Every row gives wall-clock images/s and the CPU time per image summed over all threads (process time):
+on a shared machine the wall figure depends on what else runs, the CPU time much less, and
+2 x 1000 / CPU ms is the rate two free cores would sustain if the work spread over both. The naive loop
+(cv2.imread -> skimage rgb2lab -> model.predict -> skimage lab2rgb -> cv2.imwrite) is the reference a
+straightforward script would be.
 """
 
 from __future__ import annotations
@@ -17,19 +25,22 @@ import tempfile
 import time
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import cv2
-import numpy as np
-from skimage import color, data
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+from skimage import color, data  # noqa: E402
 
-from colorize_cli import media, networks, registry
-from colorize_cli._keras import tf
-from colorize_cli.pipeline import Colorizer
+import coldstart  # noqa: E402
+from colorize_cli import media, registry  # noqa: E402
+from colorize_cli.pipeline import Colorizer  # noqa: E402
 
 
 def make_photos(folder: Path, count: int) -> list[Path]:
-    """1024x768 JPEGs cut from scikit-image's sample photos (flipped/cropped so they differ)."""
+    """1024x768 gray JPEGs cut from scikit-image's sample photos (flipped/cropped so they differ)."""
     sources = [data.astronaut(), data.coffee(), data.chelsea(), data.rocket()]
     paths = []
     for i in range(count):
@@ -43,30 +54,53 @@ def make_photos(folder: Path, count: int) -> list[Path]:
     return paths
 
 
-def best_of(repeats: int, fn) -> float:
-    """Smallest wall time of `repeats` runs (the VM is noisy; the minimum is the least disturbed)."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+class Timed:
+    """Best (least disturbed) of `repeats` runs: wall seconds and process CPU seconds of that run."""
+
+    def __init__(self, repeats: int, fn):
+        best = None
+        for _ in range(repeats):
+            wall, cpu = time.perf_counter(), time.process_time()
+            fn()
+            sample = (time.perf_counter() - wall, time.process_time() - cpu)
+            best = sample if best is None or sample[0] < best[0] else best
+        self.wall, self.cpu = best
+
+    def cells(self, count: int) -> str:
+        """'images/s | CPU ms/image | 2-core rate' for `count` items."""
+        cpu_ms = 1000 * self.cpu / count
+        return f"{count / self.wall:.1f} | {cpu_ms:.1f} | {2000 / cpu_ms:.0f}"
 
 
-def model_fps(generator, size: int, batch: int, calls: int) -> float:
-    predict = tf.function(lambda x: generator(x, training=False), input_signature=[tf.TensorSpec([None, size, size, 1], tf.float32)])
-    x = np.random.default_rng(0).uniform(-1, 1, (batch, size, size, 1)).astype(np.float32)
-    predict(x).numpy()
-    predict(x).numpy()
-    seconds = best_of(2, lambda: [predict(x).numpy() for _ in range(calls)])
-    return batch * calls / seconds
+def model_only(colorizer: Colorizer, batch: int, calls: int, repeats: int) -> Timed:
+    x = np.random.default_rng(0).uniform(-1, 1, (batch, colorizer.size, colorizer.size, 1)).astype(np.float32)
+    colorizer.predict_ab(x)  # graph tracing / XNNPACK weight packing
+    return Timed(repeats, lambda: [colorizer.predict_ab(x) for _ in range(calls)])
 
 
-def end_to_end(colorizer: Colorizer, paths: list[Path], out: Path) -> None:
-    jobs = media.plan([paths[0].parent], out)
+def end_to_end(colorizer: Colorizer, folder: Path, out: Path) -> None:
+    jobs = media.plan([folder], out)
     for job, _, error in colorizer.run(jobs, load=lambda j: media.read_image(j.source), save=lambda j, im: media.write_image(j.target, im)):
         if error:
             raise error
+
+
+def stages(colorizer: Colorizer, paths: list[Path], out: Path) -> dict[str, float]:
+    """CPU ms per image of each stage alone, sequential (cv2 may still use its own threads)."""
+    def cpu_ms(fn, items):
+        started = time.process_time()
+        results = [fn(item) for item in items]
+        return 1000 * (time.process_time() - started) / len(items), results
+
+    result = {}
+    result["decode JPEG"], images = cpu_ms(lambda p: media.read_image(p), paths)
+    result["L + resize to the network"], prepared = cpu_ms(colorizer.prepare, images)
+    result[f"model, batch 1 ({colorizer.backend})"], abs_ = cpu_ms(lambda p: colorizer.predict_ab(p[1][None])[0], prepared)
+    result["ab up-sampling + LAB->BGR + 8-bit"], outputs = cpu_ms(lambda i: colorizer.finish(images[i], prepared[i][0], abs_[i]),
+                                                                  range(len(images)))
+    out.mkdir(exist_ok=True)
+    result["encode JPEG + atomic write"], _ = cpu_ms(lambda i: media.write_image(out / f"{i}.jpg", outputs[i]), range(len(outputs)))
+    return result
 
 
 def naive(generator, size: int, paths: list[Path], out: Path) -> None:
@@ -83,40 +117,68 @@ def naive(generator, size: int, paths: list[Path], out: Path) -> None:
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=registry.DEFAULT_MODEL)
     parser.add_argument("--images", type=int, default=48)
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--model", default=registry.DEFAULT_MODEL)
+    parser.add_argument("--naive-images", type=int, default=12)
+    parser.add_argument("--all-models", action="store_true", help="model-only rates for every model with weights")
+    parser.add_argument("--skip-cold-start", action="store_true")
     args = parser.parse_args(argv)
 
-    print(f"# colorize photo benchmark ({os.cpu_count()} CPUs, TensorFlow {tf.__version__})\n")
-    print("## Model only (tf.function, frames/s)\n")
-    print("| model | network | weights | batch 1 | batch 8 |")
-    print("|---|---|---|---|---|")
-    for name, card in sorted(registry.list_models().items()):
-        if card.has_weights:
-            generator, card = registry.load_generator(name)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"# colorize photo benchmark: {os.cpu_count()} CPUs, load average {load:.1f} at the start\n")
+    if not args.skip_cold_start:
+        coldstart.report(args.model, 5)
+
+    names = [n for n, c in sorted(registry.list_models().items()) if c.has_weights] if args.all_models else [args.model]
+    print("## Model only (network alone, images/s | CPU ms per image | 2-core rate)\n")
+    print("| model | LiteRT file | TF batch 1 | TF batch 8 | LiteRT batch 1 | LiteRT batch 8 (one at a time) | LiteRT / TF, batch 8 |")
+    print("|---|---|---|---|---|---|---|")
+    for name in names:
+        tf_run = Colorizer(name, backend="tf")
+        tf1, tf8 = model_only(tf_run, 1, 24, args.repeats), model_only(tf_run, 8, 4, args.repeats)
+        card = registry.get_card(name)
+        if card.has_tflite:
+            lite = Colorizer(name, backend="litert")
+            lt1, lt8 = model_only(lite, 1, 24, args.repeats), model_only(lite, 8, 4, args.repeats)
+            lite_cells = f"{lt1.cells(24)} | {lt8.cells(32)} | {(32 / lt8.wall) / (32 / tf8.wall):.2f}x"
+            kind = f"{card.tflite['precision']}, {card.tflite['bytes'] / 2**20:.1f} MB"
         else:
-            generator = networks.build_generator(card.arch, input_size=card.input_size, width=card.width)
-        size = card.input_size
-        fps1 = model_fps(generator, size, 1, 20)
-        fps8 = model_fps(generator, size, 8, 4)
-        print(f"| {name} | {card.arch} w{card.width} @{size} | {'trained' if card.has_weights else 'random'} | {fps1:.1f} | {fps8:.1f} |")
+            lite_cells, kind = "– | – | –", "none"
+        print(f"| {name} ({card.arch} w{card.width} @{card.input_size}) | {kind} | {tf1.cells(24)} | {tf8.cells(32)} | {lite_cells} |")
         sys.stdout.flush()
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         (tmp / "in").mkdir()
         paths = make_photos(tmp / "in", args.images)
-        colorizer = Colorizer(args.model, batch_size=8)
-        end_to_end(colorizer, paths[:8], tmp / "warm")  # trace the graph once
-        fast = best_of(args.repeats, lambda: end_to_end(colorizer, paths, tmp / f"out{time.perf_counter_ns()}"))
-        slow = best_of(1, lambda: naive(colorizer.generator, colorizer.size, paths, tmp / "naive"))
-        print(f"\n## End to end: {args.images} grayscale 1024x768 JPEGs -> colour JPEGs, model {colorizer.name}\n")
-        print("| pipeline | images/s | ms/image |")
-        print("|---|---|---|")
-        print(f"| colorize (batched tf.function, OpenCV, 2 worker threads) | {args.images / fast:.1f} | {1000 * fast / args.images:.1f} |")
-        print(f"| naive loop (model.predict per image, scikit-image LAB) | {args.images / slow:.1f} | {1000 * slow / args.images:.1f} |")
-        print(f"\nspeed-up over the naive loop: {slow / fast:.1f}x")
+        backends = ["litert", "tf"] if registry.get_card(args.model).has_tflite else ["tf"]
+        colorizers = {b: Colorizer(args.model, batch_size=8, backend=b) for b in backends}
+        print(f"\n## End to end: {args.images} gray 1024x768 JPEGs -> colour JPEGs, model {args.model}, "
+              f"Colorizer.run (2 worker threads, batch 8)\n")
+        print("| backend | images/s | CPU ms/image | 2-core rate |")
+        print("|---|---|---|---|")
+        rates = {}
+        for backend, colorizer in colorizers.items():
+            end_to_end(colorizer, tmp / "in", tmp / f"warm_{backend}")  # graph tracing, weight packing, page cache
+            timed = Timed(args.repeats, lambda: end_to_end(colorizer, tmp / "in", tmp / f"out{time.perf_counter_ns()}"))
+            rates[backend] = args.images / timed.wall
+            print(f"| {backend} | {timed.cells(args.images)} |")
+            sys.stdout.flush()
+        if len(rates) == 2:
+            print(f"\nLiteRT / TensorFlow, end to end: {rates['litert'] / rates['tf']:.2f}x")
+        tf_colorizer = colorizers["tf"]
+        slow = Timed(1, lambda: naive(tf_colorizer.generator, tf_colorizer.size, paths[: args.naive_images], tmp / "naive"))
+        print(f"\nnaive loop ({args.naive_images} images): {slow.cells(args.naive_images)}; "
+              + ", ".join(f"{b} end to end is {rates[b] / (args.naive_images / slow.wall):.1f}x faster" for b in rates))
+
+        print("\n## Per stage, one image at a time (CPU ms per image)\n")
+        per_stage = {b: stages(c, paths[:16], tmp / f"stage_{b}") for b, c in colorizers.items()}
+        print("| stage | " + " | ".join(per_stage) + " |")
+        print("|---|" + "---|" * len(per_stage))
+        rows = dict.fromkeys(k for table in per_stage.values() for k in table)
+        for row in rows:
+            print(f"| {row} | " + " | ".join(f"{table[row]:.2f}" if row in table else "" for table in per_stage.values()) + " |")
 
 
 if __name__ == "__main__":

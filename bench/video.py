@@ -1,30 +1,43 @@
-"""Video benchmark, all figures measured in one run on this machine.
+"""Video benchmark: LiteRT against TensorFlow side by side, all figures measured in one run.
 
-    .venv/bin/python bench/video.py [--frames 300] [--model lsgan]
+    .venv/bin/python bench/video.py [--frames 300] [--model NAME] [--sizes 640x360 1280x720] [--skip-cold-start]
 
 For 640x360 and 1280x720 clips (made from ../shared/data/video/havc_bw_clip when present, else from
 scikit-image's camera photo) it prints: end-to-end frames/s of `colorize CLIP` (decode -> model ->
-encode, H.264 out), the per-stage rates, a naive per-frame loop (cv2 read -> scikit-image rgb2lab ->
-model.predict -> lab2rgb -> cv2 write) and the ratio, and the flicker metric with and without smoothing.
+encode, H.264 out, smoothing on) with the model on LiteRT and on TensorFlow and their ratio; a naive
+per-frame loop (cv2 read -> scikit-image rgb2lab -> model.predict -> lab2rgb -> cv2 write); each stage's
+CPU time per frame; and the flicker metric with and without smoothing. Then the cold start
+(bench/coldstart.py).
+
+Rows give wall-clock frames/s and the CPU time per frame summed over all threads (process time): on a
+shared machine the wall figure depends on what else runs, the CPU time much less, and 2 x 1000 / CPU ms
+is the rate two free cores would sustain if the work spread over both.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-import av
-import cv2
-import numpy as np
-from skimage import color, data
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from colorize_cli import colorspace, video
-from colorize_cli.pipeline import Colorizer
+import av  # noqa: E402
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+from skimage import color, data  # noqa: E402
 
-SHARED_CLIP = Path(__file__).resolve().parents[2] / "shared" / "data" / "video" / "havc_bw_clip" / "sample_bw.mp4"
+import coldstart  # noqa: E402
+from colorize_cli import registry, video  # noqa: E402
+from colorize_cli.pipeline import Colorizer  # noqa: E402
+
+SHARED_CLIP = ROOT.parent / "shared" / "data" / "video" / "havc_bw_clip" / "sample_bw.mp4"
 
 
 def make_clip(path: Path, size: tuple[int, int], frames: int) -> str:
@@ -49,43 +62,44 @@ def make_clip(path: Path, size: tuple[int, int], frames: int) -> str:
     return origin
 
 
-def rate(n: int, seconds: float) -> str:
-    return f"{n / seconds:.1f}"
+def cpu_ms(fn, items) -> tuple[float, list]:
+    started = time.process_time()
+    results = [fn(item) for item in items]
+    return 1000 * (time.process_time() - started) / max(1, len(items)), results
 
 
-def stages(colorizer: Colorizer, clip: Path) -> dict:
-    """Each stage alone, single-threaded, on the clip's frames (frames/s)."""
-    t = time.perf_counter()
+def stages(colorizers: dict, clip: Path) -> dict[str, float]:
+    """CPU ms per frame of each stage alone, sequential (cv2 and the codecs may use their own threads)."""
+    out = {}
+    started = time.process_time()
     with av.open(str(clip)) as c:
         grays = [f.to_ndarray(format="gray") for f in c.decode(video=0)]
-    out = {"decode (PyAV, gray)": len(grays) / (time.perf_counter() - t)}
-    t = time.perf_counter()
-    prepared = [colorizer.prepare(g) for g in grays]
-    out["pre: L look-up + area resize"] = len(grays) / (time.perf_counter() - t)
-    batch = np.stack([p[1] for p in prepared[:8]])
-    colorizer.predict_ab(batch)
-    t = time.perf_counter()
-    for i in range(0, len(prepared) - 7, 8):
-        ab = colorizer.predict_ab(np.stack([p[1] for p in prepared[i:i + 8]]))
-    out["model (batch 8)"] = 8 * (len(prepared) // 8) / (time.perf_counter() - t)
-    t = time.perf_counter()
-    frames = [colorizer.finish(g, p[0], ab[0]) for g, p in zip(grays, prepared)]
-    out["post: ab resize + LAB->BGR"] = len(grays) / (time.perf_counter() - t)
-    t = time.perf_counter()
+    out["decode (PyAV, gray)"] = 1000 * (time.process_time() - started) / len(grays)
+    first = next(iter(colorizers.values()))
+    out["L look-up + area resize"], prepared = cpu_ms(first.prepare, grays)
+    batches = [np.stack([p[1] for p in prepared[i:i + 8]]) for i in range(0, len(prepared) - 7, 8)]
+    for backend, colorizer in colorizers.items():
+        colorizer.predict_ab(batches[0])
+        ms, _ = cpu_ms(colorizer.predict_ab, batches)
+        out[f"model, batch 8 ({backend})"] = ms / 8
+    ab = first.predict_ab(batches[0])
+    out["ab up-sampling + LAB->BGR + 8-bit"], frames = cpu_ms(lambda i: first.finish(grays[i], prepared[i][0], ab[i % 8]),
+                                                             range(len(grays)))
     with tempfile.TemporaryDirectory() as tmp:
+        started = time.process_time()
         sink = video.PyAVSink(Path(tmp) / "x.mp4", video.VideoInfo(grays[0].shape[1], grays[0].shape[0], 25, None), None)
         for f in frames:
             sink.write(f, None)
         sink.close()
-    out["encode (H.264 veryfast)"] = len(grays) / (time.perf_counter() - t)
+        out[f"encode ({sink.codec}, BGR->I420 included)"] = 1000 * (time.process_time() - started) / len(frames)
     return out
 
 
-def naive(colorizer: Colorizer, clip: Path, out: Path, limit: int) -> float:
+def naive(colorizer: Colorizer, clip: Path, out: Path, limit: int) -> tuple[float, float]:
     capture = cv2.VideoCapture(str(clip))
     fps = capture.get(cv2.CAP_PROP_FPS)
     writer = None
-    t, n = time.perf_counter(), 0
+    t, cpu, n = time.perf_counter(), time.process_time(), 0
     while n < limit:
         ok, frame = capture.read()
         if not ok:
@@ -100,16 +114,18 @@ def naive(colorizer: Colorizer, clip: Path, out: Path, limit: int) -> float:
         writer.write(cv2.cvtColor((rgb * 255).round().astype(np.uint8), cv2.COLOR_RGB2BGR))
         n += 1
     writer.release()
-    return n / (time.perf_counter() - t)
+    return n / (time.perf_counter() - t), 1000 * (time.process_time() - cpu) / n
 
 
-def end_to_end(colorizer: Colorizer, clip: Path, out: Path, smooth: bool) -> tuple[float, int]:
+def end_to_end(colorizer: Colorizer, clip: Path, out: Path, smooth: bool) -> tuple[float, float, int]:
+    """(frames/s wall, CPU ms per frame, frames) of decode -> colorize -> encode."""
     source = video.PyAVSource(str(clip))
     sink = video.PyAVSink(out, source.info, source)
+    cpu = time.process_time()
     result = video.colorize_video(colorizer, source, sink, smooth=smooth)
     source.close()
     sink.close()
-    return result.frames / result.seconds, result.frames
+    return result.frames / result.seconds, 1000 * (time.process_time() - cpu) / result.frames, result.frames
 
 
 def decoded(path: Path) -> list[np.ndarray]:
@@ -120,34 +136,52 @@ def decoded(path: Path) -> list[np.ndarray]:
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=300)
-    parser.add_argument("--naive-frames", type=int, default=60)
-    parser.add_argument("--model", default="lsgan")
+    parser.add_argument("--naive-frames", type=int, default=40)
+    parser.add_argument("--model", default=registry.DEFAULT_MODEL)
+    parser.add_argument("--sizes", nargs="+", default=["640x360", "1280x720"])
+    parser.add_argument("--skip-cold-start", action="store_true")
     args = parser.parse_args(argv)
-    colorizer = Colorizer(args.model, batch_size=8)
-    print(f"# video benchmark: model {colorizer.name} ({colorizer.card.arch} w{colorizer.card.width} @{colorizer.size}), "
-          f"{os.cpu_count()} CPUs, backend TensorFlow (tf.function)\n")
+    backends = ["litert", "tf"] if registry.get_card(args.model).has_tflite else ["tf"]
+    colorizers = {b: Colorizer(args.model, batch_size=8, backend=b) for b in backends}
+    first = next(iter(colorizers.values()))
+    card = registry.get_card(args.model)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"# video benchmark: model {first.name} ({first.card.arch} w{first.card.width} @{first.size}"
+          f"{', LiteRT ' + card.tflite['precision'] if card.has_tflite else ''}), {os.cpu_count()} CPUs, "
+          f"load average {load:.1f} at the start\n")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        for size in [(640, 360), (1280, 720)]:
-            clip = tmp / f"clip_{size[0]}.mp4"
-            origin = make_clip(clip, size, args.frames)
-            end_to_end(colorizer, clip, tmp / "warm.mp4", True)  # warm-up: graph tracing, caches
-            fast, frames = end_to_end(colorizer, clip, tmp / "out.mp4", True)
-            unsmoothed, _ = end_to_end(colorizer, clip, tmp / "raw.mp4", False)
-            slow = naive(colorizer, clip, tmp / "naive.mp4", args.naive_frames)
-            print(f"## {size[0]}x{size[1]}, {frames} frames ({origin})\n")
-            print("| pipeline | frames/s |")
-            print("|---|---|")
-            print(f"| colorize, pipelined, smoothing on | {fast:.1f} |")
-            print(f"| colorize, pipelined, smoothing off | {unsmoothed:.1f} |")
-            print(f"| naive per-frame loop ({args.naive_frames} frames) | {slow:.1f} |")
-            print(f"\nspeed-up over the naive loop: {fast / slow:.1f}x\n")
-            print("| stage alone (1 thread) | frames/s |")
-            print("|---|---|")
-            for name, value in stages(colorizer, clip).items():
-                print(f"| {name} | {value:.1f} |")
-            print(f"\nflicker (mean |Δab| where L is steady): smoothing on {video.flicker(decoded(tmp / 'out.mp4')):.3f}, "
+        for size in args.sizes:
+            width, height = (int(v) for v in size.split("x"))
+            clip = tmp / f"clip_{width}.mp4"
+            origin = make_clip(clip, (width, height), args.frames)
+            rows = {}
+            for backend, colorizer in colorizers.items():
+                end_to_end(colorizer, clip, tmp / "warm.mp4", True)  # graph tracing, weight packing, caches
+                rows[backend] = end_to_end(colorizer, clip, tmp / f"out_{backend}.mp4", True)
+            unsmoothed = end_to_end(first, clip, tmp / "raw.mp4", False)
+            slow_fps, slow_cpu = naive(colorizers["tf"], clip, tmp / "naive.mp4", args.naive_frames)
+            frames = next(iter(rows.values()))[2]
+            print(f"## {width}x{height}, {frames} frames ({origin})\n")
+            print("| pipeline | frames/s | CPU ms/frame | 2-core rate |")
+            print("|---|---|---|---|")
+            for backend, (fps, cpu, _) in rows.items():
+                print(f"| colorize on {backend}, smoothing on | {fps:.1f} | {cpu:.1f} | {2000 / cpu:.0f} |")
+            print(f"| colorize on {first.backend}, smoothing off | {unsmoothed[0]:.1f} | {unsmoothed[1]:.1f} | {2000 / unsmoothed[1]:.0f} |")
+            print(f"| naive per-frame loop ({args.naive_frames} frames, TF) | {slow_fps:.1f} | {slow_cpu:.1f} | {2000 / slow_cpu:.0f} |")
+            if len(rows) == 2:
+                print(f"\nLiteRT / TensorFlow: {rows['litert'][0] / rows['tf'][0]:.2f}x frames/s, "
+                      f"{rows['tf'][1] / rows['litert'][1]:.2f}x less CPU per frame")
+            print(f"speed-up of {first.backend} over the naive loop: {rows[first.backend][0] / slow_fps:.1f}x\n")
+            print("| stage alone | CPU ms/frame | 2-core rate |")
+            print("|---|---|---|")
+            for name, value in stages(colorizers, clip).items():
+                print(f"| {name} | {value:.2f} | {2000 / value:.0f} |")
+            print(f"\nflicker (mean |Δab| where L is steady): smoothing on {video.flicker(decoded(tmp / f'out_{first.backend}.mp4')):.3f}, "
                   f"off {video.flicker(decoded(tmp / 'raw.mp4')):.3f}\n")
+            sys.stdout.flush()
+    if not args.skip_cold_start:
+        coldstart.report(args.model, 5)
 
 
 if __name__ == "__main__":

@@ -7,3 +7,7 @@ class ColorizeError(Exception):
 
 class OutputError(ColorizeError):
     """The output location itself is unusable (full, read-only, forbidden): every later write would fail too."""
+
+
+class MissingDependencyError(ColorizeError):
+    """An optional package this command needs is not installed; the message is the one-line install hint."""

@@ -19,14 +19,26 @@ class Colorizer:
     """`Colorizer("lsgan").colorize(rgb)` -> colourised RGB array (same size, dtype and alpha)."""
 
     def __init__(self, model: str = registry.DEFAULT_MODEL, batch_size: int = 8, workers: int = 2,
-                 saturation: float | None = None):
-        self.generator, self.card = registry.load_generator(model)
+                 saturation: float | None = None, backend: str = "auto"):
+        """`backend`: "litert" runs the model's exported .tflite (no TensorFlow), "tf" its .keras through
+        TensorFlow, "auto" LiteRT when the model has a current .tflite (see `choose_backend`)."""
+        self.generator = None  # the Keras network, on the TensorFlow backend only
+        self.backend, tflite = choose_backend(model, backend)
+        if self.backend == "litert":
+            from colorize_cli.litert import LiteRTModel
+
+            self.card, path = tflite
+            self._run = LiteRTModel(path)
+            self.card.input_size = self._run.size
+        else:
+            self.generator, self.card = registry.load_generator(model)
+            self._predict = compiled(self.generator, self.card.input_size)
+            self._run = lambda x: self._predict(x).numpy()
         # regression-trained models hedge towards gray; scaling ab trades PSNR for vivid colour (the
         # role of Zhang et al.'s annealed-mean temperature). None: the card's calibrated value
         self.saturation = float(self.card.saturation if saturation is None else saturation)
         self.size, self.norm = self.card.input_size, self.card.norm
         self.batch_size, self.workers = max(1, batch_size), max(1, workers)
-        self._predict = compiled(self.generator, self.size)
 
     @property
     def name(self) -> str:
@@ -34,7 +46,7 @@ class Colorizer:
 
     def predict_ab(self, l_batch: np.ndarray) -> np.ndarray:
         """(N, S, S, 1) normalised L -> (N, S, S, 2) normalised ab (times the saturation; at network size: cheap)."""
-        ab = self._predict(np.asarray(l_batch, dtype=np.float32)).numpy()
+        ab = self._run(np.asarray(l_batch, dtype=np.float32))
         return ab * np.float32(self.saturation) if self.saturation != 1.0 else ab
 
     # -- the two halves of the full-resolution path -------------------------------------------
@@ -43,16 +55,28 @@ class Colorizer:
         lightness = colorspace.lightness(image)
         return lightness, colorspace.model_input(lightness, self.size, self.norm)
 
-    def finish(self, image: np.ndarray, lightness: np.ndarray, ab_norm: np.ndarray) -> np.ndarray:
-        """Merge predicted ab with the original L; same size, bit depth and alpha as `image` (BGR order)."""
+    def finish(self, image: np.ndarray, lightness: np.ndarray, ab_norm: np.ndarray, hints=None) -> np.ndarray:
+        """Merge predicted ab with the original L; same size, bit depth and alpha as `image` (BGR order).
+        `hints` (a `hints.Hints` for this image): the user's colours propagated over the prediction."""
+        if hints is not None and len(hints):
+            from colorize_cli import hints as guided
+
+            return guided.render(image, lightness, ab_norm, hints, self.norm)
         return colorspace.render(image, lightness, ab_norm, self.norm)
 
-    def colorize_bgr(self, image: np.ndarray) -> np.ndarray:
+    def colorize_bgr(self, image: np.ndarray, hints=None) -> np.ndarray:
+        """OpenCV-ordered image -> colorized BGR(A); `hints`: a `hints.Hints` made for this image."""
         lightness, net_input = self.prepare(image)
-        return self.finish(image, lightness, self.predict_ab(net_input[None])[0])
+        return self.finish(image, lightness, self.predict_ab(net_input[None])[0], hints)
 
-    def colorize(self, image: np.ndarray) -> np.ndarray:
-        """Gray (H, W), RGB or RGBA array (uint8/uint16/float in [0, 1]) -> colourised RGB(A) array."""
+    def colorize(self, image: np.ndarray, hints=None, hint_size: int | None = None) -> np.ndarray:
+        """Gray (H, W), RGB or RGBA array (uint8/uint16/float in [0, 1]) -> colourised RGB(A) array.
+
+        `hints`: colours the user knows, propagated over the automatic result along the photo's edges
+        (`colorize_cli.hints`): an RGBA array (any size with the image's aspect ratio; every pixel with
+        alpha > 0 is a hint of its colour), an RGB copy of the image with colour painted on it, or a list
+        of `(x, y, colour)` with colour an (r, g, b) triple in 0..255, '#RRGGBB' or a CSS name, each a
+        square patch of side `hint_size` (default 5). Only the hints' chroma counts; lightness stays the image's."""
         image = np.asarray(image)
         if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (1, 3, 4)) or image.size == 0:
             raise ValueError(f"expected a gray (H, W), RGB (H, W, 3) or RGBA (H, W, 4) image, got shape {image.shape}")
@@ -61,18 +85,23 @@ class Colorizer:
             image = (np.clip(image, 0, 1) * 65535 + 0.5).astype(np.uint16)
         elif image.dtype not in (np.uint8, np.uint16):
             raise ValueError(f"expected uint8, uint16 or float pixels, got {image.dtype}")
-        swapped = image[:, :, [2, 1, 0, 3][: image.shape[2]]] if image.ndim == 3 and image.shape[2] >= 3 else image
-        out = self.colorize_bgr(np.ascontiguousarray(swapped))
+        swapped = np.ascontiguousarray(image[:, :, [2, 1, 0, 3][: image.shape[2]]] if image.ndim == 3 and image.shape[2] >= 3 else image)
+        if hints is not None:
+            from colorize_cli import hints as guided
+
+            hints = guided.resolve(hints, swapped, hint_size or guided.DEFAULT_SIZE, rgb_order=True)
+        out = self.colorize_bgr(swapped, hints)
         out = out[:, :, [2, 1, 0, 3][: out.shape[2]]]
         return out.astype(np.float32) / 65535 if is_float else out
 
     # -- many images, pipelined ---------------------------------------------------------------------
-    def run(self, jobs: Iterable, load: Callable, save: Callable | None = None,
-            ab_hook: Callable | None = None) -> Iterator[tuple[object, np.ndarray | None, BaseException | None]]:
+    def run(self, jobs: Iterable, load: Callable, save: Callable | None = None, ab_hook: Callable | None = None,
+            hints_of: Callable | None = None) -> Iterator[tuple[object, np.ndarray | None, BaseException | None]]:
         """Colorize a stream of jobs: `load(job) -> image` and `save(job, image)` run in worker threads,
         the model sees batches. Yields `(job, output, error)` in input order: `output` is the colorized
         image when there is no `save`, `error` the exception that job raised; one failing job never stops
-        the others. `ab_hook(net_input, ab) -> ab` sees every prediction in order (temporal smoothing)."""
+        the others. `ab_hook(net_input, ab) -> ab` sees every prediction in order (temporal smoothing);
+        `hints_of(job, image) -> hints.Hints | None`, called in order after it, gives a job's hints."""
         jobs = iter(jobs)
         lookahead = 2 * self.batch_size
         with ThreadPoolExecutor(self.workers) as pool:
@@ -83,8 +112,8 @@ class Colorizer:
                 image = load(job)
                 return (image, *self.prepare(image))
 
-            def finish(job, image, lightness, ab):
-                output = self.finish(image, lightness, ab)
+            def finish(job, image, lightness, ab, hints=None):
+                output = self.finish(image, lightness, ab, hints)
                 if save is None:
                     return output
                 save(job, output)
@@ -112,7 +141,12 @@ class Colorizer:
                     for (job, image, lightness, net_input), ab_one in zip(batch, ab):
                         if ab_hook is not None:
                             ab_one = ab_hook(net_input, ab_one)
-                        finishing.append((job, pool.submit(finish, job, image, lightness, ab_one)))
+                        try:
+                            hints = hints_of(job, image) if hints_of is not None else None
+                        except Exception as exc:  # e.g. hints that do not fit this image: that job fails
+                            finishing.append((job, _failed(exc)))
+                            continue
+                        finishing.append((job, pool.submit(finish, job, image, lightness, ab_one, hints)))
                 # hand back finished work in order; wait only when too much is in flight or input is done
                 while finishing and (finishing[0][1].done() or len(finishing) > lookahead or not loading):
                     job, future = finishing.popleft()
@@ -121,6 +155,50 @@ class Colorizer:
 
 
 _END = object()
+BACKENDS = ("auto", "litert", "tf")
+TRAIN_EXTRA_HINT = "pip install 'colorize-cli[train]'"
+
+
+def choose_backend(model: str, backend: str = "auto") -> tuple[str, tuple | None]:
+    """("litert", (card, .tflite path)) or ("tf", None) for a model name or file.
+
+    auto: a .tflite path, or a registered model whose card names a .tflite converted from its current
+    .keras, runs on LiteRT, unless TensorFlow is installed and sees a GPU (then the .keras on the GPU is
+    faster); a .keras path (the user's own file) runs on TensorFlow."""
+    from colorize_cli.errors import ColorizeError
+
+    if backend not in BACKENDS:
+        raise ColorizeError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    if backend == "tf":
+        if model.endswith(".tflite"):
+            raise ColorizeError(f"{model}: a .tflite file runs on LiteRT only; use --backend litert or the model's .keras")
+        return "tf", None
+    tflite = registry.resolve_tflite(model)
+    if backend == "litert":
+        if tflite is None:
+            raise ColorizeError(f"model {model!r} has no current .tflite export; create one with "
+                                f"`colorize export {model} --format tflite` or use --backend tf")
+        return "litert", tflite
+    from colorize_cli import litert
+
+    if tflite is not None and litert.available() and not tensorflow_sees_gpu():
+        return "litert", tflite
+    return "tf", None
+
+
+def tensorflow_sees_gpu() -> bool:
+    """True when TensorFlow is installed and finds a GPU. Importing TensorFlow costs seconds, so it is
+    only asked where a GPU driver exists (NVIDIA, ROCm or WSL device nodes)."""
+    import importlib.util
+    import os
+
+    if importlib.util.find_spec("tensorflow") is None:
+        return False
+    if not any(os.path.exists(node) for node in ("/dev/nvidia0", "/dev/nvidiactl", "/dev/kfd", "/dev/dxg")):
+        return False
+    from colorize_cli._keras import tf
+
+    return bool(tf.config.list_physical_devices("GPU"))
 
 
 def compiled(generator, size: int):

@@ -50,7 +50,7 @@ class ModelCard:
     optimizer: dict = field(default_factory=lambda: {"name": "adam", "lr": 2e-4, "beta_1": 0.5, "beta_2": 0.999})
     objective_options: dict = field(default_factory=dict)  # overrides of gan.Objective fields
     normalization: dict = field(default_factory=lambda: dataclasses.asdict(Normalization()))
-    saturation: float = 1.0  # predicted ab is scaled by this at inference (chosen on validation photos; see bench/validate.py)
+    saturation: float = 1.0  # predicted ab is scaled by this at inference (chosen on validation photos; see recipes/validate.py)
     weights: str | None = None  # file name of the .keras model, relative to the card
     sha256: str | None = None
     metrics: dict = field(default_factory=dict)
@@ -144,6 +144,86 @@ def list_models() -> dict[str, ModelCard]:
             card = ModelCard.from_file(card_file)
             cards[card.name] = card
     return cards
+
+
+@dataclass
+class Listing:
+    """A model name as `colorize models` shows it: the card the name resolves to, where it comes from
+    ("user": the user's models folder, "bundled": shipped with the tool, "recipe": a built-in training
+    recipe without weights here) and the card files of the same name it hides."""
+    name: str
+    card: ModelCard
+    origin: str
+    hides: list[Path] = field(default_factory=list)
+
+
+def _is_bundled_dir(directory: Path) -> bool:
+    return any(directory.resolve() == d.resolve() for d in BUNDLED_DIRS if d.is_dir())
+
+
+def listings() -> list[Listing]:
+    """Every model name, in lookup order per name (the first card found wins, the others are hidden)."""
+    found: dict[str, Listing] = {}
+    seen_dirs = set()
+    for directory in models_dirs():
+        if directory.resolve() in seen_dirs:
+            continue
+        seen_dirs.add(directory.resolve())
+        origin = "bundled" if _is_bundled_dir(directory) else "user"
+        for card_file in sorted(directory.glob("*.json")):
+            card = ModelCard.from_file(card_file)
+            if card.name in found:
+                found[card.name].hides.append(card_file)
+            else:
+                found[card.name] = Listing(card.name, card, origin)
+    for name, card in BUILTIN.items():
+        if name not in found:
+            found[name] = Listing(name, dataclasses.replace(card), "recipe")
+    return sorted(found.values(), key=lambda listing: listing.name)
+
+
+def reserved_names() -> set[str]:
+    """Names a user's model may not take: the built-in recipes and every bundled model. A user model of
+    such a name would silently replace the bundled one for every `colorize -m NAME` (and the default)."""
+    names = set(BUILTIN)
+    for directory in BUNDLED_DIRS:
+        if directory.is_dir():
+            names |= {ModelCard.from_file(card_file).name for card_file in directory.glob("*.json")}
+    return names
+
+
+def export_clash(name: str, models_dir: Path, run_dir: str | os.PathLike | None = None) -> str | None:
+    """Why exporting a model called `name` into `models_dir` would shadow or overwrite another model, or
+    None if it would not. Re-exporting from the run that made the existing model is not a clash (a
+    resumed or continued run updates its own model)."""
+    models_dir = Path(models_dir)
+    if name in reserved_names() and not _is_bundled_dir(models_dir):
+        return (f"{name!r} is the name of a bundled model: a model of that name in {models_dir} would replace it "
+                f"for every `colorize -m {name}`" + (" and for plain `colorize`" if name == DEFAULT_MODEL else ""))
+    card_file, weights = models_dir / f"{name}.json", models_dir / f"{name}.keras"
+    if not (card_file.exists() or weights.exists()):
+        return None
+    made_by = None
+    if card_file.is_file():
+        try:
+            made_by = ModelCard.from_file(card_file).training.get("run")
+        except ColorizeError:
+            made_by = None
+    if made_by and run_dir is not None and Path(made_by).resolve() == Path(run_dir).resolve():
+        return None
+    origin = f" (from the run {made_by})" if made_by else ""
+    return f"{card_file if card_file.exists() else weights} already exists{origin} and would be overwritten"
+
+
+class ExportClash(ColorizeError):
+    """Exporting would shadow a bundled model or overwrite another run's model."""
+
+
+def check_export(name: str, models_dir: Path, run_dir=None, overwrite: bool = False) -> None:
+    """Refuse (ExportClash) what `export_clash` finds, unless `overwrite`."""
+    clash = None if overwrite else export_clash(name, models_dir, run_dir)
+    if clash:
+        raise ExportClash(f"{clash}; choose another --name (or --run), or add --force to do it anyway")
 
 
 def get_card(name: str) -> ModelCard:

@@ -36,6 +36,19 @@ def is_video(path: str | Path) -> bool:
     return str(path).startswith(STREAM_PREFIXES) or Path(str(path)).suffix.lower() in VIDEO_EXTENSIONS
 
 
+def read_provenance(path: Path) -> dict | None:
+    """The provenance record a colorized video carries in its container's `comment` (see `metadata`), or None."""
+    import av
+
+    from colorize_cli import metadata
+
+    try:
+        with av.open(str(path)) as container:
+            return metadata.parse_provenance(container.metadata.get("comment"))
+    except Exception:  # unreadable or not a video: nothing recorded
+        return None
+
+
 @dataclass
 class VideoInfo:
     width: int
@@ -56,22 +69,60 @@ class TemporalSmoother:
     images above `cut_threshold`, in L units) restarts the average, so colours never bleed across shots."""
 
     def __init__(self, alpha: float = 0.35, cut_threshold: float = 12.0):
-        self.alpha, self.cut_threshold = alpha, cut_threshold
+        self.alpha = alpha
+        self.is_cut = SceneCuts(cut_threshold)
         self.state: np.ndarray | None = None
-        self.last_l: np.ndarray | None = None
         self.cuts = 0
 
     def __call__(self, l_norm: np.ndarray, ab: np.ndarray) -> np.ndarray:
         """l_norm: (S, S, 1) network input of this frame; ab: its prediction. Returns the smoothed ab."""
-        l_small = l_norm[::4, ::4, 0] * 50.0  # L units at 1/4 of network resolution: cheap and enough
-        cut = self.last_l is not None and float(np.abs(l_small - self.last_l).mean()) > self.cut_threshold
+        cut = self.is_cut(l_norm)
         if self.state is None or cut:
             self.cuts += cut
             self.state = ab.copy()
         else:
             self.state += self.alpha * (ab - self.state)
-        self.last_l = l_small
         return self.state.copy()
+
+
+class SceneCuts:
+    """The scene-cut detector: called with each frame's network input in order, True at the first frame of
+    a new shot (mean |ΔL| of the small L images above `threshold`, in L units)."""
+
+    def __init__(self, threshold: float = 12.0):
+        self.threshold = threshold
+        self.last_l: np.ndarray | None = None
+
+    def __call__(self, l_norm: np.ndarray) -> bool:
+        l_small = l_norm[::4, ::4, 0] * 50.0  # L units at 1/4 of network resolution: cheap and enough
+        cut = self.last_l is not None and float(np.abs(l_small - self.last_l).mean()) > self.threshold
+        self.last_l = l_small
+        return cut
+
+
+class HintsUntilCut:
+    """A video's hints (`--hints`, `--hint`): resolved on the first frame (where a painted copy is compared
+    and coordinates are checked) and applied to every frame until the first scene cut. After a cut the
+    picture is another shot, where the hinted pixels no longer show the hinted things; the automatic
+    colour takes over. Wraps the ab hook (smoothing) so that it sees each frame's input in order."""
+
+    def __init__(self, spec, smoother: TemporalSmoother | None = None):
+        self.spec, self.smoother = spec, smoother
+        self.is_cut = SceneCuts()
+        self.hints, self.active, self.frames = None, True, 0
+
+    def ab_hook(self, l_norm: np.ndarray, ab: np.ndarray) -> np.ndarray:
+        if self.active and self.is_cut(l_norm):
+            self.active = False
+        return self.smoother(l_norm, ab) if self.smoother is not None else ab
+
+    def hints_of(self, job, image: np.ndarray):
+        if not self.active:
+            return None
+        if self.hints is None:
+            self.hints = self.spec.resolve(image)
+        self.frames += 1
+        return self.hints
 
 
 def flicker(frames_bgr: list[np.ndarray], still: float = 1.0, width: int = 160) -> float:
@@ -259,12 +310,15 @@ class RawSource:
 class PyAVSink:
     """Video file: H.264 (yuv420p, CRF 18) when the encoder exists, else MPEG-4 part 2; audio copied."""
 
-    def __init__(self, path: Path, info: VideoInfo, source):
+    def __init__(self, path: Path, info: VideoInfo, source, comment: str | None = None):
+        """`comment`: what made the video (the provenance record), stored in the container's metadata."""
         import av
 
         self.path = Path(path)
         self.tmp = self.path.with_name(f".{self.path.stem}.part{self.path.suffix}")
         self.container = av.open(str(self.tmp), mode="w")
+        if comment:
+            self.container.metadata["comment"] = comment
         codec = "libx264" if _has_encoder("libx264") else "mpeg4"
         self.stream = self.container.add_stream(codec, rate=info.fps)
         self.stream.width, self.stream.height = info.width - info.width % 2, info.height - info.height % 2
@@ -285,7 +339,9 @@ class PyAVSink:
 
         if bgr.shape[1] != self.stream.width or bgr.shape[0] != self.stream.height:
             bgr = bgr[: self.stream.height, : self.stream.width]  # yuv420p needs even sizes
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(bgr), format="bgr24")
+        # OpenCV's BGR->I420 (BT.601, limited range, as swscale's default) is a third of swscale's CPU time,
+        # and a frame already in the stream's yuv420p goes to the encoder without a conversion
+        frame = av.VideoFrame.from_ndarray(cv2.cvtColor(np.ascontiguousarray(bgr), cv2.COLOR_BGR2YUV_I420), format="yuv420p")
         frame.pts, frame.time_base = self.count, self.time_base
         self.count += 1
         for packet in self.stream.encode(frame):
@@ -361,12 +417,14 @@ class VideoResult:
     seconds: float
     smoother_cuts: int
     stopped_early: str | None = None  # why, if the input ended abnormally
+    hinted_frames: int = 0  # frames the hints were applied to (those before the first scene cut)
 
 
 def colorize_video(colorizer, source, sink, smooth: bool = True, on_frame: Callable | None = None,
-                   stop: threading.Event | None = None) -> VideoResult:
+                   stop: threading.Event | None = None, hints=None) -> VideoResult:
     """Run source -> colorizer -> sink with decoding and encoding in their own threads.
-    `stop` (e.g. set by Ctrl-C) ends after the frames in flight, leaving a playable file."""
+    `stop` (e.g. set by Ctrl-C) ends after the frames in flight, leaving a playable file.
+    `hints` (a `hints.HintSpec`): applied from the first frame until the first scene cut."""
     import time
 
     stop = stop or threading.Event()
@@ -408,6 +466,7 @@ def colorize_video(colorizer, source, sink, smooth: bool = True, on_frame: Calla
     sink_has_audio = getattr(sink, "audio", None) is not None
     decoder, writer = threading.Thread(target=decode, daemon=True), threading.Thread(target=write, daemon=True)
     smoother = TemporalSmoother() if smooth else None
+    guide = HintsUntilCut(hints, smoother) if hints is not None else None
     started = time.perf_counter()
     decoder.start()
     writer.start()
@@ -418,7 +477,8 @@ def colorize_video(colorizer, source, sink, smooth: bool = True, on_frame: Calla
 
     done = 0
     try:
-        for (index, gray, pts), output, error in colorizer.run(jobs(), load=lambda job: job[1], ab_hook=smoother):
+        hooks = {"ab_hook": guide.ab_hook, "hints_of": guide.hints_of} if guide else {"ab_hook": smoother}
+        for (index, gray, pts), output, error in colorizer.run(jobs(), load=lambda job: job[1], **hooks):
             if error is not None:
                 raise error
             out_q.put(("video", (output, pts, gray)))
@@ -436,7 +496,8 @@ def colorize_video(colorizer, source, sink, smooth: bool = True, on_frame: Calla
         writer.join()
     if errors:
         raise errors[0]
-    return VideoResult(done, time.perf_counter() - started, smoother.cuts if smoother else 0, getattr(source, "error", None))
+    return VideoResult(done, time.perf_counter() - started, smoother.cuts if smoother else 0, getattr(source, "error", None),
+                       guide.frames if guide else 0)
 
 
 def open_source(spec: str, camera: int | None = None, raw: tuple[int, int] | None = None, fps: float = 25.0,

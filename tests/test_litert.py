@@ -1,0 +1,161 @@
+"""LiteRT: bundled .tflite files agree with their .keras, colorizing never needs TensorFlow, export round-trips,
+and the fast colour path gives what the plain one does."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from skimage import data
+from typer.testing import CliRunner
+
+from colorize_cli import colorspace, pipeline, registry, tflite_export
+from colorize_cli.cli import app
+from colorize_cli.errors import ColorizeError
+from conftest import gradient_bgr
+
+ROOT = Path(__file__).resolve().parents[1]
+# mean |Δab| (CIE ab units) allowed between a bundled .tflite and its .keras on real photos. float32 and
+# float16-stored weights compute in float32 (measured 0.00-0.01); int8 changes the colour a little
+# (measured 0.9-1.1 on kodak24 and bsds500_test for the int8 files shipped, see each card's tflite.check)
+AGREEMENT = {"float32": 0.05, "float16": 0.05, "int8": 2.0}
+
+
+def bundled_with_tflite() -> list[registry.ModelCard]:
+    return [c for c in registry.list_models().values() if c.path and c.path.parent in registry.BUNDLED_DIRS and c.has_tflite]
+
+
+def photo_inputs(size: int) -> np.ndarray:
+    """Network inputs of three real photos, exactly as the Colorizer prepares them."""
+    images = [data.astronaut()[:, :, ::-1], data.coffee()[:, :, ::-1], data.camera()]
+    return np.stack([colorspace.model_input(colorspace.lightness(np.ascontiguousarray(im)), size) for im in images])
+
+
+def test_every_bundled_tflite_agrees_with_its_keras():
+    cards = bundled_with_tflite()
+    assert {c.name for c in cards} >= {"gan", "ebgan", "wgan", "wgan-gp", "colorful"}
+    total = sum(p.stat().st_size for p in registry.BUNDLED_DIRS[0].glob("*.*") if p.suffix in (".keras", ".tflite"))
+    assert total < 120 * 2**20
+    from colorize_cli.litert import LiteRTModel
+
+    for card in cards:
+        assert card.tflite_path.stat().st_size < 25 * 2**20, card.name
+        assert registry.file_sha256(card.tflite_path) == card.tflite["sha256"], card.name
+        assert card.tflite_is_current, f"{card.name}: .tflite exported from another .keras; re-export it"
+        generator, _ = registry.load_generator(card.name)
+        x = photo_inputs(card.input_size)
+        keras_ab = generator(x, training=False).numpy()
+        lite_ab = LiteRTModel(card.tflite_path)(x)
+        difference = float(np.abs(keras_ab - lite_ab).mean()) * card.norm.ab_scale
+        assert difference < AGREEMENT[card.tflite["precision"]], (card.name, card.tflite["precision"], difference)
+
+
+def test_a_model_with_a_tflite_runs_on_litert_by_default_and_on_tf_when_asked():
+    name = bundled_with_tflite()[0].name
+    assert pipeline.Colorizer(name).backend == "litert"
+    assert pipeline.Colorizer(name, backend="tf").backend == "tf"
+    with pytest.raises(ColorizeError, match="export tiny --format tflite"):
+        pipeline.Colorizer("tiny", backend="litert")  # the test model has no .tflite
+
+
+def run_without_tensorflow(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    """`colorize ARGS` in a fresh interpreter where `import tensorflow` (and keras) fails."""
+    code = ("import sys; sys.modules['tensorflow'] = None; sys.modules['keras'] = None\n"
+            "from colorize_cli.cli import main\n"
+            f"sys.argv = ['colorize'] + {args!r}\n"
+            "try:\n    main()\n"
+            "finally:\n    assert 'tensorflow' not in {m.split('.')[0] for m, v in sys.modules.items() if v is not None}\n")
+    return subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+def test_photo_video_models_and_help_work_without_tensorflow(tmp_path):
+    from test_video import make_clip
+
+    name = bundled_with_tflite()[0].name
+    cv2.imwrite(str(tmp_path / "photo.png"), data.camera()[::4, ::4])
+    make_clip(tmp_path / "film.mp4", frames=12)
+    for args in (["photo.png", "-m", name], ["film.mp4", "-m", name], ["models"], ["--help"]):
+        result = run_without_tensorflow(args, tmp_path)
+        assert result.returncode == 0, (args, result.stdout, result.stderr)
+    assert cv2.imread(str(tmp_path / "photo_color.png")).shape[:2] == (128, 128)
+    assert (tmp_path / "film_color.mp4").stat().st_size > 0
+
+
+def test_train_without_tensorflow_says_what_to_install_in_one_line(tmp_path):
+    (tmp_path / "photos").mkdir()
+    cv2.imwrite(str(tmp_path / "photos" / "a.png"), gradient_bgr())
+    result = run_without_tensorflow(["train", "photos", "--steps", "1"], tmp_path)
+    assert result.returncode == 1
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "pip install 'colorize-cli[train]'" in lines[0], result.stderr
+
+
+@pytest.fixture
+def own_models(tiny_models_dir, tmp_path, monkeypatch):
+    """A private copy of the 'tiny' test model (exports write beside it) and folders of photos."""
+    models = tmp_path / "models"
+    shutil.copytree(tiny_models_dir, models)
+    monkeypatch.setenv("COLORIZE_MODELS_DIR", str(models))
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i in range(6):
+        cv2.imwrite(str(photos / f"{i}.png"), np.roll(gradient_bgr(48, 64), 7 * i, axis=1))
+    return models, photos
+
+
+def test_export_int8_round_trips_through_the_colorizer_and_a_stale_tflite_is_not_used(own_models):
+    models, photos = own_models
+    result = CliRunner().invoke(app, ["export", "tiny", "--format", "tflite", "--int8", "--calibrate", str(photos)],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    card = registry.get_card("tiny")
+    assert card.tflite_path == models / "tiny.tflite" and card.tflite["precision"] == "int8"
+    assert card.tflite["calibration"]["images"] == 6 and card.tflite["bytes"] == card.tflite_path.stat().st_size
+    assert card.tflite["keras_sha256"] == card.sha256 and "not checked" in card.tflite["check"]
+    colorizer = pipeline.Colorizer("tiny")
+    assert colorizer.backend == "litert" and colorizer._run.precision == "int8"
+    out = colorizer.colorize(data.astronaut())
+    assert out.shape == data.astronaut().shape and out.dtype == np.uint8
+    # the int8 network is close to the float one it came from, as the check measures it on photos
+    reference = pipeline.Colorizer("tiny", backend="tf")
+    row = tflite_export.check(reference, colorizer, [photos])["photos"]
+    assert row["images"] == 6 and row["keras"]["psnr"] > 0 and row["mean_abs_dab"] < 2.0
+    assert row["psnr_delta"] == pytest.approx(row["tflite"]["psnr"] - row["keras"]["psnr"], abs=1e-3)
+    # the .keras is retrained (another checksum) without re-exporting the .tflite: the .keras is used
+    stale = json.loads((models / "tiny.json").read_text())
+    stale["tflite"]["keras_sha256"] = "0" * 64
+    (models / "tiny.json").write_text(json.dumps(stale))
+    assert not registry.get_card("tiny").tflite_is_current
+    assert pipeline.Colorizer("tiny").backend == "tf"
+
+
+def test_the_int8_rule_needs_both_psnr_and_colourfulness_on_every_folder():
+    def row(psnr_delta, colour_delta):
+        return {"psnr_delta": psnr_delta, "colorfulness_ratio_delta": colour_delta}
+
+    assert tflite_export.keeps_quality({"a": row(-0.09, 0.009), "b": row(0.05, -0.01)})[0]
+    assert not tflite_export.keeps_quality({"a": row(-0.09, 0.009), "b": row(-0.11, 0.0)})[0]
+    ok, reason = tflite_export.keeps_quality({"a": row(0.0, 0.02)})
+    assert not ok and "a: colourfulness +2.00 points" in reason
+
+
+def test_int8_export_needs_calibration_photos(own_models):
+    result = CliRunner().invoke(app, ["export", "tiny", "--format", "tflite", "--int8"])
+    assert result.exit_code == 1 and "--calibrate" in result.output
+
+
+def test_scratch_reuse_gives_the_plain_merge_for_any_sequence_of_sizes():
+    """The fast path reuses per-thread memory: each image must come out as if computed alone."""
+    rng = np.random.default_rng(3)
+    images = [gradient_bgr(90, 120), cv2.resize(data.camera(), (200, 150)), gradient_bgr(30, 40), gradient_bgr(90, 120, np.uint16)]
+    for image in images + images[::-1]:
+        lightness = colorspace.lightness(image)
+        ab = rng.uniform(-0.4, 0.4, (16, 16, 2)).astype(np.float32)
+        plain = colorspace.finish_like(colorspace.merge_ab(lightness, ab), image)
+        np.testing.assert_array_equal(colorspace.render(image, lightness, ab), plain)
