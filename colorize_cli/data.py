@@ -15,21 +15,9 @@ import cv2
 import numpy as np
 
 from colorize_cli import colorspace
+from colorize_cli.media import IMAGE_EXTENSIONS, list_images  # noqa: F401  (the one walker; used as data.list_images)
 
-IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif"}
 MIN_CHROMA = 3.0  # mean LAB chroma below this counts as a black-and-white photo: nothing to learn from
-
-
-def list_images(root: str | os.PathLike) -> list[Path]:
-    """Image files under `root` (recursive, sorted, by extension; hidden folders skipped)."""
-    root = Path(root)
-    if root.is_file():
-        return [root]
-    found = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        found += [Path(dirpath) / f for f in sorted(filenames) if Path(f).suffix.lower() in IMAGE_EXTENSIONS]
-    return found
 
 
 def read_bgr(path: str | os.PathLike) -> np.ndarray | None:
@@ -92,6 +80,35 @@ def balance_sources(paths: list[Path], root: str | os.PathLike) -> list[Path]:
         groups.setdefault(source_of(path, root), []).append(Path(path))
     largest = max((len(g) for g in groups.values()), default=0)
     return sorted(p for g in groups.values() for p in g * max(1, round(largest / len(g))))
+
+
+AB_BINS = 22  # the ab grid of rebalancing: cells of 10 ab units over [-110, 110], as Zhang et al.'s
+
+
+def ab_rebalancing_weights(paths: list[Path], strength: float, sample: int = 1000, size: int = 64, seed: int = 0,
+                           norm=colorspace.DEFAULT_NORMALIZATION) -> np.ndarray:
+    """Per-cell weights of the ab grid for `losses.rebalanced_l1`, from the photos' own colour prior.
+
+    p = the share of pixels in each 10x10 ab cell over a seeded sample of photos (centre crops at
+    `size` px), smoothed by a Gaussian of sigma 5 ab units; w = 1 / ((1 - strength) p + strength / Q) over
+    the Q cells that occur (smoothed), scaled so that the mean weight over the sampled pixels is 1 (the loss
+    keeps its scale);
+    cells that never occur get the largest weight. strength 0 is plain L1; Zhang et al. use 0.5."""
+    chosen = random.Random(seed).sample(list(paths), min(sample, len(paths)))
+    counts = np.zeros((AB_BINS, AB_BINS), np.float64)
+    for path in chosen:
+        _, ab = load_pair(path, size, 0, augment=False, norm=norm)
+        cells = np.clip(np.floor((ab.reshape(-1, 2) + 1.0) * 0.5 * AB_BINS), 0, AB_BINS - 1).astype(int)
+        np.add.at(counts, (cells[:, 0], cells[:, 1]), 1)
+    observed = counts / max(counts.sum(), 1)
+    prior = cv2.GaussianBlur(observed, (0, 0), 0.5)  # sigma 0.5 cell = 5 ab units
+    prior /= prior.sum()
+    occurring = prior > 1e-6
+    weights = np.zeros_like(prior)
+    weights[occurring] = 1.0 / ((1 - strength) * prior[occurring] + strength / occurring.sum())
+    weights /= (observed * weights).sum()  # mean weight over the sampled pixels = 1
+    weights[~occurring] = weights[occurring].max()
+    return weights.ravel().astype(np.float32)
 
 
 def load_pair(path, size: int, seed: int, augment: bool, norm=colorspace.DEFAULT_NORMALIZATION):

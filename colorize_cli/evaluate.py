@@ -62,21 +62,26 @@ class DatasetResult:
         return by_model
 
 
-def load_photos(folder: Path, limit: int | None = None, seed: int = 0) -> list[Photo]:
+def load_photos(folder: Path, limit: int | None = None, seed: int = 0, step=None) -> list[Photo]:
     """Every readable image in `folder` (a seeded random subset of `limit` if given), sorted by name."""
     paths = data.list_images(folder)
     if limit and limit < len(paths):
         paths = sorted(random.Random(seed).sample(paths, limit))
-    return read_photos(paths)
+    return read_photos(paths, step)
 
 
-def read_photos(paths: list[Path]) -> list[Photo]:
+def read_photos(paths: list[Path], step=None) -> list[Photo]:
+    """`step(advance=1, more=0)`, if given, hears of each photo read (`more`: units of work announced)."""
     photos = []
+    if step:
+        step(0, more=len(paths))
     for path in paths:
         image = media.fit_to_format(media.read_image(path), ".jpg")  # 8-bit, alpha dropped
         if image.ndim == 3 and image.shape[2] == 1:
             image = image[:, :, 0]
         photos.append(Photo(path, image, has_truth=image.ndim == 3 and _chroma(image) >= data.MIN_CHROMA))
+        if step:
+            step()
     return photos
 
 
@@ -117,7 +122,7 @@ def gray_baseline(image: np.ndarray) -> np.ndarray:
     return colorspace.from_float(colorspace.merge_ab(colorspace.lightness(image), np.zeros((1, 1, 2), np.float32)), np.uint8)
 
 
-def colorize_all(colorizer, photos: list[Photo]) -> tuple[list[np.ndarray], float]:
+def colorize_all(colorizer, photos: list[Photo], step=None) -> tuple[list[np.ndarray], float]:
     """Colorize in memory through the batched pipeline; returns outputs and images/s (decode excluded)."""
     outputs = []
     start = time.perf_counter()
@@ -125,12 +130,15 @@ def colorize_all(colorizer, photos: list[Photo]) -> tuple[list[np.ndarray], floa
         if error is not None:
             raise error
         outputs.append(output)
+        if step:
+            step()
     return outputs, len(photos) / (time.perf_counter() - start)
 
 
 def evaluate_dataset(folder: Path, colorizers: list, limit: int | None = None, seed: int = 0, progress=None,
-                     classifier=None) -> DatasetResult:
-    return evaluate_photos(Path(folder).name, load_photos(folder, limit, seed), colorizers, progress, classifier)
+                     classifier=None, step=None) -> DatasetResult:
+    """`step(advance=1, more=0)`: called for every photo read, colorized and scored (for a progress bar)."""
+    return evaluate_photos(Path(folder).name, load_photos(folder, limit, seed, step), colorizers, progress, classifier, step=step)
 
 
 def recognition_scores(classifier, outputs: list[np.ndarray], truth_probabilities: list[np.ndarray]) -> list[dict]:
@@ -146,8 +154,10 @@ def recognition_scores(classifier, outputs: list[np.ndarray], truth_probabilitie
 
 
 def evaluate_photos(name: str, photos: list[Photo], colorizers: list, progress=None, classifier=None,
-                    full: bool = True) -> DatasetResult:
+                    full: bool = True, step=None) -> DatasetResult:
     has_truth = bool(photos) and all(p.has_truth for p in photos)
+    if step:  # every candidate's photos are scored; the models' are colorized first
+        step(0, more=len(photos) * (1 + 2 * len(colorizers)))
     result = DatasetResult(name, has_truth, photos=photos)
     truth_probabilities = [classifier.probabilities(p.image) for p in photos] if classifier is not None and has_truth else None
     candidates = [(GRAY, None)] + [(c.name, c) for c in colorizers]
@@ -156,12 +166,14 @@ def evaluate_photos(name: str, photos: list[Photo], colorizers: list, progress=N
             if colorizer is None:
                 outputs = [gray_baseline(p.image) for p in photos]
             else:
-                outputs, result.speed[name] = colorize_all(colorizer, photos)
+                outputs, result.speed[name] = colorize_all(colorizer, photos, step)
             result.outputs[name] = outputs
             truths = [p.image if has_truth else None for p in photos]
             semantic = recognition_scores(classifier, outputs, truth_probabilities) if truth_probabilities else [{}] * len(photos)
             for photo, row, extra in zip(photos, pool.map(score, outputs, truths, [full] * len(photos)), semantic):
                 result.rows.append({"dataset": result.name, "model": name, "file": photo.path.name, **row, **extra})
+                if step:
+                    step()
             if progress:
                 progress(name)
     return result

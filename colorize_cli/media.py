@@ -1,13 +1,11 @@
-"""Image files in and out: decoding, format constraints, output planning and atomic writes.
+"""Image files in and out: finding, decoding, format constraints, output planning, metadata and atomic writes.
 
 Only this module touches the file system for photos. Arrays are OpenCV-ordered (gray, BGR, BGRA),
-uint8 or uint16, exactly as decoded."""
+uint8 or uint16, exactly as decoded and turned upright (EXIF orientation applied)."""
 
 from __future__ import annotations
 
-import errno
 import os
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,9 +13,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from colorize_cli.data import IMAGE_EXTENSIONS
-from colorize_cli.errors import ColorizeError, OutputError
+from colorize_cli import files, metadata
+from colorize_cli.errors import ColorizeError
 
+IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif"}
 # formats whose encoders accept 16 bits / an alpha channel (OpenCV's writers)
 SIXTEEN_BIT = {".png", ".tif", ".tiff"}
 ALPHA = {".png", ".tif", ".tiff", ".webp"}
@@ -55,8 +54,13 @@ def check_pixels(path: Path, max_pixels: int | None = MAX_PIXELS) -> None:
 
 
 def read_image(path: Path, max_pixels: int | None = MAX_PIXELS) -> np.ndarray:
-    """Decode an image file keeping bit depth and alpha (JPEGs get their EXIF orientation applied).
+    """Decode an image file keeping bit depth and alpha, turned upright by its EXIF orientation.
     Images declaring more than `max_pixels` pixels are refused before any pixel is decoded."""
+    return read_photo(path, max_pixels)[0]
+
+
+def read_photo(path: Path, max_pixels: int | None = MAX_PIXELS) -> tuple[np.ndarray, metadata.Metadata]:
+    """(upright pixels, metadata to carry to the output): see `read_image` and `metadata.read`."""
     path = Path(path)
     check_pixels(path, max_pixels)
     try:
@@ -68,8 +72,10 @@ def read_image(path: Path, max_pixels: int | None = MAX_PIXELS) -> np.ndarray:
     if raw.size == 0:
         raise ImageReadError(f"{path}: empty file (0 bytes); re-copy or re-scan it")
     is_jpeg = raw[:2].tobytes() == b"\xff\xd8"
+    is_tiff = raw[:4].tobytes() in (b"II*\x00", b"MM\x00*")
     # IMREAD_UNCHANGED keeps 16 bits and alpha but ignores EXIF rotation; JPEGs have neither, so
-    # they are read with ANYCOLOR|ANYDEPTH, which does apply the orientation tag
+    # they are read with ANYCOLOR|ANYDEPTH, which applies the orientation tag. TIFFs come upright from
+    # libtiff whatever the flags; PNG and WebP are turned upright below from the tag Pillow reads
     flags = cv2.IMREAD_ANYCOLOR | cv2.IMREAD_ANYDEPTH if is_jpeg else cv2.IMREAD_UNCHANGED
     image = cv2.imdecode(raw, flags)
     if image is None or image.size == 0:
@@ -78,7 +84,17 @@ def read_image(path: Path, max_pixels: int | None = MAX_PIXELS) -> np.ndarray:
         image = (np.clip(image, 0, 1) * 65535 + 0.5).astype(np.uint16)
     elif image.dtype not in (np.uint8, np.uint16):
         image = cv2.convertScaleAbs(image)
-    return image
+    meta = metadata.read(path)
+    if not (is_jpeg or is_tiff):
+        image = upright(image, meta.orientation)
+    return image, meta
+
+
+def upright(image: np.ndarray, orientation: int) -> np.ndarray:
+    """Apply an EXIF orientation (1-8) to the pixels, as a viewer would when showing the photo."""
+    turned = {2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1], 5: lambda a: a.swapaxes(0, 1),
+              6: lambda a: np.rot90(a, -1), 7: lambda a: np.rot90(a, 2).swapaxes(0, 1), 8: lambda a: np.rot90(a, 1)}
+    return np.ascontiguousarray(turned[orientation](image)) if orientation in turned else image
 
 
 def fit_to_format(image: np.ndarray, suffix: str) -> np.ndarray:
@@ -91,9 +107,10 @@ def fit_to_format(image: np.ndarray, suffix: str) -> np.ndarray:
     return image
 
 
-def write_image(path: Path, image: np.ndarray) -> None:
-    """Encode and write atomically: a temporary file in the target folder, then a rename, so a
-    crash or kill leaves either no file or a complete one."""
+def write_image(path: Path, image: np.ndarray, meta: metadata.Metadata | None = None, provenance: dict | None = None) -> None:
+    """Encode and write atomically (a temporary file in the target folder, then a rename, so a crash or
+    kill leaves either no file or a complete one), with the input's `meta` and the `provenance` record
+    inserted where the format can hold them (see `metadata`)."""
     path = Path(path)
     image = fit_to_format(image, path.suffix)
     params = [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY] if path.suffix.lower() in (".jpg", ".jpeg") else []
@@ -103,34 +120,8 @@ def write_image(path: Path, image: np.ndarray) -> None:
         ok = False
     if not ok:
         raise ColorizeError(f"{path}: OpenCV cannot write {path.suffix!r} files; choose another --format (jpg, png, tif, webp)")
-    tmp = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".part", dir=path.parent)
-        os.fchmod(fd, NEW_FILE_MODE)  # mkstemp makes it private (0600); the output is an ordinary file
-        with os.fdopen(fd, "wb") as f:
-            f.write(encoded.tobytes())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError) and exc.errno in OUTPUT_ERRNOS:
-            raise OutputError(f"{path.parent}: cannot write there ({os.strerror(exc.errno)}); {OUTPUT_ERRNOS[exc.errno]}, "
-                              "then rerun the same command: finished files are kept and nothing partial was left") from None
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-NEW_FILE_MODE = 0o666 & ~_umask()  # what open() would give a new file (read once, at import)
-
-OUTPUT_ERRNOS = {errno.ENOSPC: "free some space", errno.EDQUOT: "free some space (quota)",
-                 errno.EROFS: "choose a writable -o folder", errno.EACCES: "choose a writable -o folder or fix its permissions",
-                 errno.EPERM: "choose a writable -o folder or fix its permissions"}
+    payload = metadata.embed(encoded.tobytes(), path.suffix, (image.shape[1], image.shape[0]), meta, provenance)
+    files.write_atomic(path, payload)
 
 
 @dataclass(frozen=True)
@@ -139,13 +130,47 @@ class Job:
     target: Path
 
 
-def plan(inputs: list[Path], output: Path | None, suffix: str = "_color", fmt: str | None = None) -> list[Job]:
+@dataclass
+class Existing:
+    """What a run finds at its planned outputs (see `check_existing`)."""
+    todo: list[Job]  # no output yet, or one that --overwrite redoes
+    same: list[Job]  # made with the same settings: skipped, so a rerun resumes
+    other: dict[str, list[Job]]  # made otherwise (another model, weights, saturation or program), by what made them
+    unrecorded: list[Job]  # BMP outputs, which cannot record what made them: kept as they are
+
+
+def check_existing(jobs: list[Job], provenance: dict, overwrite: bool = False) -> Existing:
+    """Sort jobs by what already exists at their targets, reading each existing output's provenance record
+    (header only, several files at once). An output is skipped only if it was made with the same settings."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    found = Existing([], [], {}, [])
+    present = [job for job in jobs if not overwrite and job.target.exists()]
+    recordable = [job for job in present if job.target.suffix.lower() in metadata.RECORDS]
+    with ThreadPoolExecutor(8) as pool:
+        records = dict(zip(recordable, pool.map(lambda job: metadata.read_provenance(job.target), recordable)))
+    present = set(present)
+    for job in jobs:
+        if job not in present:
+            found.todo.append(job)
+        elif job not in records:
+            found.unrecorded.append(job)
+        elif metadata.same_settings(records[job], provenance):
+            found.same.append(job)
+        else:
+            found.other.setdefault(metadata.describe(records[job]), []).append(job)
+    return found
+
+
+def plan(inputs: list[Path], output: Path | None, suffix: str = "_color", fmt: str | None = None,
+         others: list[Path] | None = None) -> list[Job]:
     """Map inputs to output paths.
 
     - a file is written beside itself as NAME{suffix}.EXT, or to `output` (a file name with an
       image extension, or a folder where it keeps its name);
     - a folder is walked recursively and mirrored under `output` (default FOLDER{suffix}/).
-    `fmt` (jpg, png, ...) changes every output's extension. Inputs are never targets."""
+    `fmt` (jpg, png, ...) changes every output's extension. Inputs are never targets. Files in the
+    folders that are not images (videos, HEIC, notes…) are appended to `others`, so they can be reported."""
     ext = None if fmt is None else "." + fmt.lower().lstrip(".")
     if ext is not None and ext not in IMAGE_EXTENSIONS:
         raise ColorizeError(f"--format {fmt!r} is not an image format; use one of {', '.join(sorted(e[1:] for e in IMAGE_EXTENSIONS))}")
@@ -156,7 +181,10 @@ def plan(inputs: list[Path], output: Path | None, suffix: str = "_color", fmt: s
     for source in inputs:
         if source.is_dir():
             root = output or source.with_name(source.name + suffix)
-            for file in _walk(source):
+            images, not_images = walk(source)
+            if others is not None:
+                others.extend(not_images)
+            for file in images:
                 target = root / file.relative_to(source)
                 if not ext and target.suffix.lower() == ".gif":
                     target = target.with_suffix(".png")  # GIF: first frame, written as PNG
@@ -178,10 +206,20 @@ def plan(inputs: list[Path], output: Path | None, suffix: str = "_color", fmt: s
     return jobs
 
 
-def _walk(folder: Path) -> list[Path]:
-    files = []
+def walk(folder: Path) -> tuple[list[Path], list[Path]]:
+    """(image files, other files) under `folder`: recursive, sorted, by extension; hidden files and
+    folders (.DS_Store, ._name AppleDouble copies, .git) are neither."""
+    images, others = [], []
     for dirpath, dirnames, filenames in os.walk(folder):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        files += [Path(dirpath) / f for f in sorted(filenames)
-                  if Path(f).suffix.lower() in IMAGE_EXTENSIONS and not f.startswith(".")]
-    return files
+        for name in sorted(filenames):
+            if not name.startswith("."):
+                (images if Path(name).suffix.lower() in IMAGE_EXTENSIONS else others).append(Path(dirpath) / name)
+    return images, others
+
+
+def list_images(root: str | os.PathLike) -> list[Path]:
+    """Image files under `root` (see `walk`), or `[root]` if it is a file: the one walker used by
+    colorize, train and eval."""
+    root = Path(root)
+    return [root] if root.is_file() else walk(root)[0]

@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from colorize_cli import colorspace, data, gan, metrics, networks, registry
+from colorize_cli import colorspace, data, files, gan, metrics, networks, registry
 from colorize_cli._keras import keras, tf
 from colorize_cli.errors import ColorizeError
 
@@ -41,6 +41,7 @@ class TrainConfig:
     adv: float | None = None
     l1: float | None = None
     l2: float | None = None
+    rebalance: float = 0.0  # class rebalancing strength of the L1 term (0: plain L1; Zhang et al.: 0.5)
     objective_options: dict = field(default_factory=dict)  # e.g. {"clip": 0.01, "margin": 0.3}
     val_dir: str | None = None
     balance: bool = False  # draw every top-level source folder of data_dir about equally often
@@ -130,16 +131,18 @@ class ConstantThenLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
         return {"lr": self.lr, "decay_start": self.decay_start, "total_steps": self.total_steps}
 
 
-def build_gan(card: registry.ModelCard, total_steps: int, decay_fraction: float, seed: int = 0):
+def build_gan(card: registry.ModelCard, total_steps: int, decay_fraction: float, seed: int = 0, ab_weights=None):
     """ColorGAN for a card: networks from `networks`, objective from `gan.OBJECTIVES`, compiled."""
     objective = gan.OBJECTIVES[card.objective].replace(**card.objective_options)
     generator = networks.build_generator(card.arch, input_size=card.input_size, width=card.width, **card.arch_options)
     discriminator = None
     if objective.discriminator == "patch":
-        discriminator = networks.patch_discriminator(card.input_size, card.d_width, norm=objective.d_norm)
+        discriminator = networks.patch_discriminator(card.input_size, card.d_width, norm=objective.d_norm,
+                                                     minibatch_stddev=objective.minibatch_disc)
     elif objective.discriminator == "energy":
         discriminator = networks.energy_discriminator(card.input_size, card.d_width, conditional=objective.conditional_energy)
-    model = gan.ColorGAN(generator, discriminator, objective, adv=card.adv, l1=card.l1, l2=card.l2, seed=seed)
+    model = gan.ColorGAN(generator, discriminator, objective, adv=card.adv, l1=card.l1, l2=card.l2, seed=seed,
+                         ab_weights=ab_weights)
     # the critic's schedule must span all its updates, warm-up included, or its lr reaches 0 early
     d_steps = max(objective.critic_updates(total_steps), 1)
     model.compile(g_optimizer=_optimizer(card.optimizer, total_steps, decay_fraction),
@@ -171,20 +174,19 @@ def hardware() -> str:
     return f"{cpu}, {os.cpu_count()} CPU threads" + (f", {len(gpus)} GPU(s)" if gpus else "")
 
 
-def write_atomic(path: Path, payload: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_bytes(payload)
-    os.replace(tmp, path)
+write_atomic = files.write_atomic  # the package's one atomic writer (bench scripts call it as train.write_atomic)
+
+
+ExportClash, check_export = registry.ExportClash, registry.check_export
 
 
 def export_generator(generator, card: registry.ModelCard, models_dir: Path) -> Path:
-    """Write `<name>.keras` and its card `<name>.json` atomically; returns the card path."""
+    """Write `<name>.keras` and its card `<name>.json` atomically; returns the card path. Overwrites: callers
+    decide first (`check_export`)."""
     models_dir = Path(models_dir)
-    models_dir.mkdir(parents=True, exist_ok=True)
     weights = models_dir / f"{card.name}.keras"
-    tmp = models_dir / f".{card.name}.tmp{os.getpid()}.keras"
-    generator.save(tmp)
-    os.replace(tmp, weights)
+    with files.atomic_path(weights, suffix=".part.keras") as tmp:  # Keras wants the .keras suffix
+        generator.save(tmp)
     card.weights, card.sha256 = weights.name, registry.file_sha256(weights)
     card_path = models_dir / f"{card.name}.json"
     write_atomic(card_path, card.to_json().encode())
@@ -275,10 +277,9 @@ def plot_losses(csv_path: Path, png_path: Path) -> None:
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
     fig.tight_layout()
-    tmp = png_path.with_name(f".{png_path.name}.tmp.png")
-    fig.savefig(tmp, dpi=90)
+    with files.atomic_path(png_path, suffix=".part.png") as tmp:
+        fig.savefig(tmp, dpi=90)
     plt.close(fig)
-    os.replace(tmp, png_path)
 
 
 class Checkpoint:
@@ -291,6 +292,8 @@ class Checkpoint:
             items.update(discriminator=model.discriminator, d_optimizer=model.d_optimizer)
         # random-number states (dropout masks, gradient-penalty mixing) are not tracked by the
         # networks' checkpoints; without them a resumed run would draw different noise
+        if model.pool is not None:  # the replay pool's contents, so a resumed run shows the same past fakes
+            items["image_pool"] = [model.pool.pool_l, model.pool.pool_ab, model.pool.count]
         items["rng"] = [model.seed_generator.state] + [v for net in (model.generator, model.discriminator) if net is not None
                                                       for v in net.non_trainable_variables if "seed_generator_state" in v.path]
         # training wall time survives resumes, so a model card reports the whole run's cost
@@ -320,15 +323,36 @@ class Checkpoint:
         self.manager.save(checkpoint_number=step)
 
 
-def export_run(run_dir: Path, name: str | None = None, models_dir: Path | None = None) -> Path:
-    """Export the generator of a run's latest checkpoint as a named model (e.g. of a run still in progress)."""
-    run_dir = Path(run_dir)
-    config_file = run_dir / "config.json"
+def load_run_config(run_dir: Path) -> TrainConfig:
+    """A run's config.json as a TrainConfig; a missing, damaged or foreign file is one clear error."""
+    config_file = Path(run_dir) / "config.json"
     if not config_file.is_file():
         raise ColorizeError(f"{run_dir}: not a training run (no config.json); give the --run folder of `colorize train`")
-    cfg = TrainConfig(**json.loads(config_file.read_text()))
+    try:
+        values = json.loads(config_file.read_text())
+        assert isinstance(values, dict)
+    except (OSError, ValueError, AssertionError):
+        raise ColorizeError(f"{config_file}: not a readable run configuration (JSON object); restore it or train into a new --run") from None
+    unknown = sorted(set(values) - {f.name for f in dataclasses.fields(TrainConfig)})
+    if unknown:
+        raise ColorizeError(f"{config_file}: unknown setting{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))} "
+                            "(written by another version of colorize?); use that version, or remove the key if it is a mistake")
+    try:
+        return TrainConfig(**values)
+    except TypeError as exc:
+        raise ColorizeError(f"{config_file}: {exc}; restore the file or train into a new --run") from None
+
+
+def export_run(run_dir: Path, name: str | None = None, models_dir: Path | None = None, overwrite: bool = False) -> Path:
+    """Export the generator of a run's latest checkpoint as a named model (e.g. of a run still in progress).
+    Refused (ExportClash) when the name would shadow a bundled model or overwrite another run's model,
+    unless `overwrite`."""
+    run_dir = Path(run_dir)
+    cfg = load_run_config(run_dir)
     card = cfg.card()
     card.name = name or card.name
+    models_dir = Path(models_dir or registry.user_models_dir())
+    check_export(card.name, models_dir, run_dir, overwrite)
     # same optimizer structure as the run (a schedule has no lr variable), or the checkpoint won't map
     model = build_gan(card, total_steps=cfg.steps or 1, decay_fraction=cfg.lr_decay)
     checkpoint = Checkpoint(model, run_dir)
@@ -336,7 +360,7 @@ def export_run(run_dir: Path, name: str | None = None, models_dir: Path | None =
         raise ColorizeError(f"{run_dir}: no checkpoint yet; let training run until the first one is saved")
     card.training = {"data": cfg.data_dir, "image_size": card.input_size, "batch_size": cfg.batch_size,
                      "steps": int(model.g_optimizer.iterations.numpy()), "seed": cfg.seed, "run": str(run_dir)}
-    return export_generator(model.generator, card, models_dir or registry.user_models_dir())
+    return export_generator(model.generator, card, models_dir)
 
 
 def init_generator(generator, model: str) -> None:
@@ -368,21 +392,26 @@ class TrainingInterrupted(ColorizeError):
     pass
 
 
-def train(cfg: TrainConfig, models_dir: Path | None = None, log=print, callbacks=(), progress=None) -> Path:
+def train(cfg: TrainConfig, models_dir: Path | None = None, log=print, callbacks=(), progress=None,
+          overwrite: bool = False, scan_progress=None) -> Path:
     """Train per `cfg`, resuming from `cfg.run_dir` if it holds a checkpoint; export; return the card path.
 
     Resuming is exact: the data order is a pure function of (seed, step), so an interrupted and
-    resumed run sees the same batches as an uninterrupted one."""
+    resumed run sees the same batches as an uninterrupted one. An export name that would shadow a
+    bundled model or overwrite another run's model is refused before anything else (ExportClash), unless
+    `overwrite`. `scan_progress(total) -> advance()` shows the check of the photos (one call per photo)."""
     keras.utils.set_random_seed(cfg.seed)
     card = cfg.card()
     run_dir = Path(cfg.run_dir)
+    models_dir = Path(models_dir or registry.user_models_dir())
+    check_export(card.name, models_dir, run_dir, overwrite)
     (run_dir / "samples").mkdir(parents=True, exist_ok=True)
 
     paths = data.list_images(cfg.data_dir)
     if not paths:
         raise ColorizeError(f"{cfg.data_dir}: no images found (looked for {', '.join(sorted(data.IMAGE_EXTENSIONS))})")
-    scan = data.scan_images(paths)
-    log(f"{len(scan.usable)} training photos; skipped {len(scan.unreadable)} unreadable and {len(scan.grayscale)} black-and-white")
+    scan = data.scan_images(paths, progress=scan_progress(len(paths)) if scan_progress else None)
+    log(f"{len(scan.usable)} usable photos; skipped {len(scan.unreadable)} unreadable and {len(scan.grayscale)} black-and-white")
     if cfg.val_dir:
         train_paths, val_paths = scan.usable, data.scan_images(data.list_images(cfg.val_dir)).usable
     else:
@@ -391,10 +420,19 @@ def train(cfg: TrainConfig, models_dir: Path | None = None, log=print, callbacks
     if cfg.balance:
         train_paths = data.balance_sources(train_paths, cfg.data_dir)
     if len(train_paths) < cfg.batch_size:
-        raise ColorizeError(f"{cfg.data_dir}: only {len(train_paths)} usable photos, fewer than one batch of {cfg.batch_size}")
+        held_out = f" after holding out {len(val_paths)} for validation" if not cfg.val_dir else ""
+        raise ColorizeError(f"{cfg.data_dir}: {len(train_paths)} photos left for training{held_out}, fewer than one batch of "
+                            f"{cfg.batch_size}; add photos, lower --batch-size, or give a separate --val folder")
 
     steps_per_epoch = max(1, len(train_paths) // cfg.batch_size)
     total_steps = cfg.steps or steps_per_epoch * cfg.epochs
+
+    ab_weights = None
+    if cfg.rebalance:
+        if not 0 < cfg.rebalance <= 1:
+            raise ColorizeError(f"--rebalance must be in (0, 1] (Zhang et al. use 0.5), got {cfg.rebalance}")
+        ab_weights = data.ab_rebalancing_weights(train_paths, cfg.rebalance, seed=cfg.seed)
+        log(f"L1 rebalanced by colour rarity (strength {cfg.rebalance:g}): weights {ab_weights.min():.2f}-{ab_weights.max():.1f}")
 
     strategy = make_strategy(cfg.strategy)
     if strategy.num_replicas_in_sync > 1:
@@ -403,7 +441,7 @@ def train(cfg: TrainConfig, models_dir: Path | None = None, log=print, callbacks
         keras.mixed_precision.set_global_policy("mixed_bfloat16")
     try:
         with strategy.scope():
-            model = build_gan(card, total_steps, cfg.lr_decay, cfg.seed)
+            model = build_gan(card, total_steps, cfg.lr_decay, cfg.seed, ab_weights)
             checkpoint = Checkpoint(model, run_dir)
     finally:
         keras.mixed_precision.set_global_policy("float32")
@@ -414,7 +452,7 @@ def train(cfg: TrainConfig, models_dir: Path | None = None, log=print, callbacks
     elif cfg.init_from:  # only on a fresh run: a resumed one already holds the fine-tuned weights
         init_generator(model.generator, cfg.init_from)
         log(f"generator initialised from {cfg.init_from}")
-    (run_dir / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=2) + "\n")
+    write_atomic(run_dir / "config.json", (json.dumps(dataclasses.asdict(cfg), indent=2) + "\n").encode())
 
     val_arrays = data.load_arrays(val_paths[:64], card.input_size)
     all_callbacks = make_callbacks(run_dir, model, val_arrays, card, checkpoint, cfg.checkpoint_every, log, cfg.log_every) + list(callbacks)
@@ -443,9 +481,12 @@ def train(cfg: TrainConfig, models_dir: Path | None = None, log=print, callbacks
     card.training = {
         "data": str(cfg.data_dir), "images": n_photos, "image_size": card.input_size, "batch_size": cfg.batch_size,
         "steps": step, "wall_time_s": round(wall), "hardware": hardware(), "seed": cfg.seed,
+        "run": str(run_dir),  # lets a resumed or continued run re-export its own model (see check_export)
     }
     if cfg.balance:
         card.training["balanced_sources"] = True
     if cfg.init_from:
         card.training["initialised_from"] = cfg.init_from
-    return export_generator(model.generator, card, models_dir or registry.user_models_dir())
+    if cfg.rebalance:
+        card.training["l1_rebalanced"] = cfg.rebalance
+    return export_generator(model.generator, card, models_dir)

@@ -48,7 +48,7 @@ def train_all(data_dir: Path, models_dir: Path, train_missing: bool = True) -> d
         print(f"== {name}", flush=True)
         cfg = train.TrainConfig(data_dir=str(data_dir), run_dir=str(ROOT / "runs" / "study" / name), export_name=name,
                                 **recipe)
-        cards[name] = train.train(cfg, models_dir=models_dir)
+        cards[name] = train.train(cfg, models_dir=models_dir, overwrite=True)  # its own folder: re-export freely
     return cards
 
 

@@ -95,8 +95,9 @@ def config(name: str, recipe: dict, data_dir: Path, export_name: str | None = No
 
 def train_and_export(name: str, recipe: dict, data_dir: Path, models_dir: Path, eval_dirs: list[Path]) -> Path:
     if "base" in recipe:  # its first stage (resumed or re-exported if already trained: cheap)
-        train.train(config(recipe["base"], BASES[recipe["base"]], data_dir), models_dir=BASE_MODELS)
-    card_path = train.train(config(name, recipe, data_dir), models_dir=models_dir)
+        train.train(config(recipe["base"], BASES[recipe["base"]], data_dir), models_dir=BASE_MODELS, overwrite=True)
+    # overwrite: the zoo re-exports its own models into models/ (main() decides what to redo, see --force)
+    card_path = train.train(config(name, recipe, data_dir), models_dir=models_dir, overwrite=True)
     card = registry.ModelCard.from_file(card_path)
     card.training.update({"data": "../shared/data/train", "terms": DATA_TERMS, "recipe": f"recipes/zoo.py {name}"})
     if "selection" in recipe:

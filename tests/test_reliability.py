@@ -73,7 +73,7 @@ def test_full_disk_stops_cleanly_and_a_rerun_finishes(tmp_path, monkeypatch):
     import errno
     import os
 
-    from colorize_cli import media
+    from colorize_cli import files
 
     source, out = many_photos(tmp_path / "in", 12), tmp_path / "out"
     real_fdopen, writes = os.fdopen, []
@@ -95,7 +95,7 @@ def test_full_disk_stops_cleanly_and_a_rerun_finishes(tmp_path, monkeypatch):
                 raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
             return self.f.write(payload)
 
-    monkeypatch.setattr(media.os, "fdopen", lambda fd, mode: FullDisk(real_fdopen(fd, mode)))
+    monkeypatch.setattr(files.os, "fdopen", lambda fd, mode: FullDisk(real_fdopen(fd, mode)))
     result = CliRunner().invoke(app, [str(source), "-m", "tiny", "-o", str(out), "--batch-size", "2"], catch_exceptions=False)
     text = " ".join(result.output.split())
     assert result.exit_code == 1
@@ -106,7 +106,7 @@ def test_full_disk_stops_cleanly_and_a_rerun_finishes(tmp_path, monkeypatch):
     assert 3 <= len(done) < 12
     assert all(cv2.imread(str(out / name)).shape == (96, 128, 3) for name in done)  # complete files only
 
-    monkeypatch.setattr(media.os, "fdopen", real_fdopen)
+    monkeypatch.setattr(files.os, "fdopen", real_fdopen)
     again = CliRunner().invoke(app, [str(source), "-m", "tiny", "-o", str(out)], catch_exceptions=False)
     assert again.exit_code == 0 and f"{len(done)} skipped" in " ".join(again.output.split())
     assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in source.iterdir())
@@ -116,12 +116,12 @@ def test_read_only_output_folder_is_one_clear_error(tmp_path, monkeypatch):
     import errno
     import os
 
-    from colorize_cli import media
+    from colorize_cli import files
 
     def read_only(*args, **kwargs):
         raise OSError(errno.EROFS, os.strerror(errno.EROFS))
 
-    monkeypatch.setattr(media.tempfile, "mkstemp", read_only)  # root ignores chmod, so simulate the mount
+    monkeypatch.setattr(files.tempfile, "mkstemp", read_only)  # root ignores chmod, so simulate the mount
     source, out = many_photos(tmp_path / "in", 5), tmp_path / "out"
     result = CliRunner().invoke(app, [str(source), "-m", "tiny", "-o", str(out)], catch_exceptions=False)
     text = " ".join(result.output.split())
