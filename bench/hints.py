@@ -17,7 +17,7 @@ sRGB exactly as `colorize eval` does (colorize_cli.evaluate / metrics): PSNR and
 - hints + gray prior: the same propagation with no prior and no pull-back (pure Levin et al. 2004).
 
 `--validation` measures on the training folder's held-out validation split instead (the trainer's own
-split, as bench/validate.py), where the propagation's reach was chosen; the eval sets are only measured.
+split, as recipes/validate.py), where the propagation's reach was chosen; the eval sets are only measured.
 """
 
 from __future__ import annotations
@@ -193,9 +193,9 @@ def speed(colorizer, repeats: int = 5, count: int = 20) -> None:
 
 # photo -> (x, y) points whose true colour is given as a hint, chosen by eye where the automatic colour is wrong
 GALLERY = {
-    "astronaut": [(95, 265), (35, 130), (460, 470), (300, 460), (470, 240), (230, 150)],
-    "coffee": [(200, 300), (300, 120), (520, 250), (100, 60), (560, 60)],
-    "chelsea": [(150, 200), (300, 150), (400, 60), (80, 60)],
+    "astronaut": [(90, 330), (330, 330), (170, 385), (412, 80), (230, 60)],
+    "coffee": [(150, 300), (450, 250), (200, 240), (300, 150), (550, 100), (50, 350)],
+    "chelsea": [(300, 50), (100, 200), (170, 110), (265, 240)],
 }
 HEIGHT = 240
 
@@ -209,7 +209,8 @@ def gallery(colorizer, out: Path) -> None:
         truth = np.ascontiguousarray(getattr(data, name)()[:, :, ::-1])
         truth_rgb = truth[:, :, ::-1]
         gray = colorspace.from_float(colorspace.bgr_to_gray_lab(truth), np.uint8)
-        given = [(x, y, tuple(int(v) for v in truth_rgb[y, x])) for x, y in points]
+        # each hint: the mean true colour of a 9x9 patch, as a user would pick one colour for it
+        given = [(x, y, tuple(int(round(v)) for v in truth_rgb[y - 4:y + 5, x - 4:x + 5].reshape(-1, 3).mean(0))) for x, y in points]
         marks = hints.from_points(given, truth.shape[:2], 9)
         automatic = colorizer.colorize_bgr(gray)
         guided = colorizer.colorize_bgr(gray, hints=marks)
@@ -270,7 +271,8 @@ def main(argv=None):
     print(f"# bench/hints.py: model {colorizer.name} (saturation {colorizer.saturation:g}), patches {PATCH}x{PATCH}, "
           f"seed {args.seed}, reach {', '.join(f'{r:g}' for r in args.reach)}, working grid <= {hints.WORK_PIXELS} px\n")
     if args.validation:
-        from validate import validation_photos
+        sys.path.insert(0, str(ROOT / "recipes"))
+        from validate import validation_photos  # the trainer's own held-out split, as model selection uses
 
         photos = validation_photos(args.data)
         if args.limit and args.limit < len(photos):
