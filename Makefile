@@ -1,27 +1,37 @@
 # Two commands set everything up on a fresh machine:
-#   make demo   - create .venv, install, colorize a true black-and-white photo with the default model
-#   make test   - create .venv if needed, install with test extras, run the tests
+#   make demo   - create .venv, install what colorizing needs (no TensorFlow: the bundled models run on
+#                 LiteRT), colorize a true black-and-white photo with the default model
+#   make test   - create .venv if needed, install everything (training extras and test tools), run the tests
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+BASE := $(VENV)/.installed-base
 INSTALLED := $(VENV)/.installed
 SAMPLE := data/samples/camera.png
 
 .PHONY: demo test install bench gallery zoo study clean
 
+# the light install: `pip install .` (what `colorize photo.jpg`, video and `colorize models` need)
+$(BASE): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+# everything: TensorFlow for train/export/.keras models, and the test tools
 $(INSTALLED): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test]"
-	touch $@
+	$(PY) -m pip install --quiet -e ".[train,test]"
+	touch $(BASE) $@
 
 install: $(INSTALLED)
 
-$(SAMPLE): | $(INSTALLED)
+$(SAMPLE): | $(BASE)
 	mkdir -p $(dir $@)
 	$(PY) -c "import cv2, skimage.data; cv2.imwrite('$@', skimage.data.camera())"
 
-demo: $(INSTALLED) $(SAMPLE)
+demo: $(BASE) $(SAMPLE)
 	$(VENV)/bin/colorize $(SAMPLE) --overwrite
 	@echo "Colorized photo: $(abspath data/samples/camera_color.png)"
 

@@ -22,6 +22,7 @@ class Colorizer:
                  saturation: float | None = None, backend: str = "auto"):
         """`backend`: "litert" runs the model's exported .tflite (no TensorFlow), "tf" its .keras through
         TensorFlow, "auto" LiteRT when the model has a current .tflite (see `choose_backend`)."""
+        colorspace.build_tables_in_background()  # overlaps OpenCV's one-off set-up with loading the model
         self.generator = None  # the Keras network, on the TensorFlow backend only
         self.backend, tflite = choose_backend(model, backend)
         if self.backend == "litert":
