@@ -96,8 +96,9 @@ def pretrained_origin(encoder: Path) -> dict:
     source = encoder.parent / "SOURCE.md"
     if source.is_file():
         text = source.read_text(errors="replace")
-        origin["origin"] = next((line.split("**Origin.**", 1)[1].strip() for line in text.splitlines() if "**Origin.**" in line),
-                                "see SOURCE.md beside the file")
+        # the paragraph that starts with "**Origin.**", joined into one line
+        paragraph = text.split("**Origin.**", 1)[1].split("\n\n", 1)[0] if "**Origin.**" in text else ""
+        origin["origin"] = " ".join(paragraph.split()) or "see SOURCE.md beside the file"
     licence = encoder.parent / "LICENSE"
     if licence.is_file():
         head = licence.read_text(errors="replace")[:400]
@@ -471,7 +472,8 @@ def train(cfg: TrainConfig, models_dir: Path | None = None, log=print, callbacks
     except KeyboardInterrupt:
         step = int(model.g_optimizer.iterations.numpy())
         checkpoint.save(step)
-        raise TrainingInterrupted(f"{run_dir}: interrupted at step {step}; checkpoint saved — rerun the same command to resume") from None
+        raise TrainingInterrupted(f"{run_dir}: interrupted at step {step}; checkpoint saved — train again with --run {run_dir} to resume "
+                                 "(the default run folder is new each time)") from None
     finally:
         for callback in all_callbacks:
             if hasattr(callback, "close"):
