@@ -48,7 +48,8 @@ from colorize_cli.errors import ColorizeError
 
 DEFAULT_SIZE = 5  # side of a --hint patch in pixels (the SIGGRAPH17 evaluation reveals 5x5 patches)
 WORK_PIXELS = 250_000  # the system is solved on at most this many pixels (a 1 MP photo at half size)
-BLOCK = 4  # the preconditioner's coarse cells: BLOCK x BLOCK working pixels, solved directly
+BLOCK = 4  # the preconditioner's coarse cells: BLOCK x BLOCK working pixels, split along weak links, solved directly
+STRONG = 0.1  # links at least this strong hold an aggregate of the preconditioner together
 AFFINITY_FLOOR, AFFINITY_CAP = 4.0, 10.0  # bounds of the affinity scale, L units squared (chosen on validation photos)
 REACH = 4.0  # a correction fades over about this many times the longer side (chosen on validation photos)
 MU = 1e4  # weight of a hint pixel relative to its neighbours: a hard constraint in effect
@@ -323,23 +324,34 @@ def _system(lightness: np.ndarray, square: np.ndarray | None, hint_weight: np.nd
 
 
 class _TwoLevel:
-    """The preconditioner: Jacobi plus an exact coarse correction on BLOCK x BLOCK aggregates
-    (z = r / diag + P A_c^-1 P^T r, with P piecewise constant and A_c = P^T A P). The coarse matrix is
-    the Galerkin projection, so a strong edge inside the fine system stays a weak link between the
-    coarse cells; the coarse solve carries the long-range propagation that Jacobi alone would need
-    hundreds of iterations for."""
+    """The preconditioner: Jacobi plus an exact coarse correction (z = r / diag + P A_c^-1 P^T r, with P
+    piecewise constant on aggregates and A_c = P^T A P, factorised by SuperLU). The aggregates are the
+    pieces of each BLOCK x BLOCK cell that strong links (weight > STRONG) hold together, so no aggregate
+    straddles an edge of L: with plain square cells the coarse space would tie both sides of every edge
+    crossing a cell together, and CG needs hundreds of iterations to undo that. The coarse solve carries
+    the long-range propagation that Jacobi alone would need thousands of iterations for."""
 
     def __init__(self, matrix, diagonal: np.ndarray, shape: tuple[int, int], block: int):
         import scipy.sparse as sparse
+        import scipy.sparse.csgraph as csgraph
         import scipy.sparse.linalg as linalg
 
         height, width = shape
-        coarse_w = -(-width // block)
-        rows, cols = np.divmod(np.arange(height * width), width)
-        self.cells = (rows // block) * coarse_w + cols // block
-        count = int(self.cells.max()) + 1
-        self.prolong = sparse.csr_matrix((np.ones(self.cells.size), (np.arange(self.cells.size), self.cells)),
-                                         shape=(self.cells.size, count))
+        n = height * width
+        rows, cols = np.divmod(np.arange(n), width)
+        cell = (rows // block) * (-(-width // block)) + cols // block
+        links = []
+        for offset in (1, width):  # right and lower neighbours: the matrix holds -w_rs there
+            if offset >= n:
+                continue
+            here = np.arange(n - offset)
+            strong = (-matrix.diagonal(offset) > STRONG) & (cell[here] == cell[here + offset])
+            links.append((here[strong], here[strong] + offset))
+        first = np.concatenate([a for a, _ in links]) if links else np.zeros(0, np.int64)
+        second = np.concatenate([b for _, b in links]) if links else np.zeros(0, np.int64)
+        graph = sparse.csr_matrix((np.ones(first.size), (first, second)), shape=(n, n))
+        count, self.cells = csgraph.connected_components(graph, directed=False)
+        self.prolong = sparse.csr_matrix((np.ones(n), (np.arange(n), self.cells)), shape=(n, count))
         self.restrict = self.prolong.T.tocsr()
         self.coarse = linalg.splu((self.restrict @ matrix @ self.prolong).tocsc())
         self.inverse = np.repeat(1.0 / diagonal, 2)
