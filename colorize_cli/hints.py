@@ -35,6 +35,7 @@ a and b bilinearly up-sampled), so the correction's edges follow the photo's own
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
 from dataclasses import dataclass
@@ -71,6 +72,7 @@ class Hints:
     ys: np.ndarray
     xs: np.ndarray
     ab: np.ndarray
+    reach: float = REACH  # how far their colour spreads (see the module docstring)
 
     def __len__(self) -> int:
         return int(self.ys.size)
@@ -199,9 +201,21 @@ def read_marks(path: Path) -> np.ndarray:
         raise HintError(f"--hints {exc}") from None
 
 
-def resolve(spec, image: np.ndarray, size: int = DEFAULT_SIZE, rgb_order: bool = False) -> Hints:
+def resolve(spec, image: np.ndarray, size: int = DEFAULT_SIZE, rgb_order: bool = False, reach: float | None = None) -> Hints:
     """Any accepted form of hints -> Hints for `image` (OpenCV order). `spec`: Hints, a marks array
-    (RGB(A) order when `rgb_order`, else OpenCV order), a path to a marks file, or a list of (x, y, colour)."""
+    (RGB(A) order when `rgb_order`, else OpenCV order), a path to a marks file, or a list of (x, y, colour).
+    `reach`: how far they spread (default: REACH, or the Hints' own)."""
+    hints = _resolve(spec, image, size, rgb_order)
+    return hints if reach is None else dataclasses.replace(hints, reach=check_reach(reach))
+
+
+def check_reach(reach: float) -> float:
+    if not reach > 0:
+        raise HintError(f"hint reach {reach:g}: must be above 0 (0.25: a quarter of the picture; inf: no limit)")
+    return float(reach)
+
+
+def _resolve(spec, image: np.ndarray, size: int, rgb_order: bool) -> Hints:
     shape = image.shape[:2]
     if spec is None:
         return Hints.none(shape)
@@ -220,9 +234,9 @@ def resolve(spec, image: np.ndarray, size: int = DEFAULT_SIZE, rgb_order: bool =
 
 
 def combine(first: Hints, second: Hints) -> Hints:
-    """Both sets of hints (the second wins where they overlap)."""
+    """Both sets of hints (the second wins where they overlap; the first's reach)."""
     return Hints(first.shape, np.concatenate([first.ys, second.ys]), np.concatenate([first.xs, second.xs]),
-                 np.concatenate([first.ab, second.ab]))
+                 np.concatenate([first.ab, second.ab]), first.reach)
 
 
 @dataclass
@@ -235,18 +249,21 @@ class HintSpec:
     size: int = DEFAULT_SIZE
     marks: np.ndarray | None = None
     points: list = None
+    reach: float = REACH
 
     @classmethod
-    def parse(cls, marks_path: str | Path | None, texts: list[str], size: int = DEFAULT_SIZE) -> "HintSpec":
+    def parse(cls, marks_path: str | Path | None, texts: list[str], size: int = DEFAULT_SIZE, reach: float = REACH) -> "HintSpec":
         """HintError (one line, naming the bad value or file) for anything unusable."""
         if size < 1:
             raise HintError(f"--hint-size {size}: must be at least 1 pixel")
+        if not reach > 0:
+            raise HintError(f"--hint-reach {reach:g}: must be above 0 (0.25: a quarter of the picture; inf: no limit)")
         points = [parse_hint(text) for text in texts]
         marks = read_marks(Path(marks_path)) if marks_path is not None else None
         if marks is not None and (marks.ndim != 3 or marks.shape[2] not in (3, 4)):
             raise HintError(f"--hints {marks_path}: has no colour (a gray image); give an RGBA image whose opaque pixels "
                             "are the hint colours, or a copy of the photo with colour painted on it")
-        return cls(Path(marks_path) if marks_path is not None else None, list(texts), size, marks, points)
+        return cls(Path(marks_path) if marks_path is not None else None, list(texts), size, marks, points, float(reach))
 
     def resolve(self, image: np.ndarray) -> Hints:
         """Hints for `image` (OpenCV order)."""
@@ -259,7 +276,7 @@ class HintSpec:
                 raise HintError(f"--hint {text!r}: {x},{y} is outside the {width}x{height} image (pixels from the top-left corner)")
         if self.points:
             hints = combine(hints, from_points(self.points, image.shape[:2], self.size))
-        return hints
+        return dataclasses.replace(hints, reach=self.reach)
 
     def describe(self) -> str:
         """What an output records as its hints (so a rerun with other hints is not taken as done)."""
@@ -270,7 +287,7 @@ class HintSpec:
             digest = hashlib.sha256(np.ascontiguousarray(self.marks).tobytes()).hexdigest()[:12]
             parts.append(f"{self.marks_path.name} ({digest})")
         parts += self.texts
-        return "; ".join(parts) + (f"; size {self.size}" if self.texts else "")
+        return "; ".join(parts) + (f"; size {self.size}" if self.texts else "") + (f"; reach {self.reach:g}" if self.reach != REACH else "")
 
 
 # -- propagation -------------------------------------------------------------------------------------
@@ -469,9 +486,11 @@ def _guided_coefficients(guide: np.ndarray, source: np.ndarray, radius: int, eps
 
 
 def render(original: np.ndarray, lightness_full: np.ndarray, ab_norm: np.ndarray | None, hints: Hints,
-           norm: colorspace.Normalization = colorspace.DEFAULT_NORMALIZATION, reach: float = REACH) -> np.ndarray:
+           norm: colorspace.Normalization = colorspace.DEFAULT_NORMALIZATION, reach: float | None = None) -> np.ndarray:
     """The final image with hints: like `colorspace.render` (same size, depth, alpha), with the
-    correction D added to the automatic ab and the hint pixels' ab exact. `ab_norm` None: gray prior."""
+    correction D added to the automatic ab and the hint pixels' ab exact. `ab_norm` None: gray prior;
+    `reach` None: the hints' own."""
+    reach = hints.reach if reach is None else reach
     height, width = lightness_full.shape[:2]
     if tuple(hints.shape) != (height, width):
         raise HintError(f"hints were made for a {hints.shape[1]}x{hints.shape[0]} image, not {width}x{height}")

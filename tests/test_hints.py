@@ -1,6 +1,8 @@
 """User-guided colour (colorize_cli.hints): hints reproduced, spread along regions, stopped by edges;
 no hints change nothing; bad hints are one-line errors naming what is wrong."""
 
+import dataclasses
+
 import av
 import cv2
 import numpy as np
@@ -133,6 +135,29 @@ def one_line_error(result, *needles):
 def test_hint_parse_errors_name_the_bad_value(photo, value):
     one_line_error(invoke(photo, "-m", "tiny", "--hint", value), f"'{value}'")
     assert not photo.with_name("photo_color.png").exists()
+
+
+def test_bad_hint_size_and_reach_are_usage_errors(photo):
+    one_line_error(invoke(photo, "-m", "tiny", "--hint", "1,2,red", "--hint-reach", "0"), "--hint-reach 0")
+    assert invoke(photo, "-m", "tiny", "--hint", "1,2,red", "--hint-size", "0").exit_code == 2
+
+
+def test_cli_defaults_are_the_modules():
+    import inspect
+
+    from colorize_cli import cli
+
+    defaults = {name: p.default.default for name, p in inspect.signature(cli.colorize_command).parameters.items()}
+    assert defaults["hint_size"] == hints.DEFAULT_SIZE and defaults["hint_reach"] == hints.REACH
+
+
+def test_a_shorter_reach_keeps_a_hint_local():
+    gray = two_regions(edge=160)  # one uniform region
+    red = hints.from_points([(10, 45, "#c03030")], gray.shape)
+    lightness, prior = colorspace.lightness(gray), np.zeros((8, 8, 2), np.float32)
+    far = {reach: chroma(hints.render(gray, lightness, prior, dataclasses.replace(red, reach=reach)), 45, 150)
+           for reach in (0.05, hints.REACH)}
+    assert far[0.05] < 0.2 * far[hints.REACH]
 
 
 def test_a_close_colour_name_is_suggested(photo):
