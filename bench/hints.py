@@ -1,9 +1,10 @@
 """User-guided colour measured with the SIGGRAPH17 protocol: PSNR against the number of revealed hints.
 
     .venv/bin/python bench/hints.py [--model NAME] [--sets kodak24 bsds500_test] [--out docs]
-    .venv/bin/python bench/hints.py --validation --reach 0.1 0.25 0.5 1 inf   # how REACH was chosen
-    .venv/bin/python bench/hints.py --speed                                    # 1 MP photo, 20 hints
-    .venv/bin/python bench/hints.py --gallery                                  # docs/hints_strip.jpg
+    .venv/bin/python bench/hints.py --validation --limit 32 --counts 1 5 10 50 --no-gray \
+        --reach 1 2 4 8 --affinity-cap 16      # how the defaults were chosen (docs/hints.md)
+    .venv/bin/python bench/hints.py --speed                    # 1 MP photo, 20 hints
+    .venv/bin/python bench/hints.py --gallery                  # docs/hints_strip.jpg, docs/hints_reach.jpg
 
 Protocol (Zhang et al. 2017, "Real-Time User-Guided Image Colorization with Learned Deep Priors",
 their Figure 4): each colour photo is reduced to its own L; N patches of 5x5 pixels are revealed at
@@ -23,6 +24,7 @@ split, as recipes/validate.py), where the propagation's reach was chosen; the ev
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -202,12 +204,13 @@ GALLERY = {
 HEIGHT = 240
 
 
-def gallery(colorizer, out: Path) -> None:
-    """automatic | hints shown as dots on the gray input | result, one row per scikit-image photo."""
+def gallery(colorizer, out: Path, reach_out: Path | None = None) -> None:
+    """`out`: automatic | hints shown as dots on the gray input | result, one row per scikit-image photo;
+    `reach_out`: the first photo's hints at several --hint-reach values."""
     from skimage import data
 
     rows = []
-    for name, points in GALLERY.items():
+    for index, (name, points) in enumerate(GALLERY.items()):
         truth = np.ascontiguousarray(getattr(data, name)()[:, :, ::-1])
         truth_rgb = truth[:, :, ::-1]
         gray = colorspace.from_float(colorspace.bgr_to_gray_lab(truth), np.uint8)
@@ -224,13 +227,22 @@ def gallery(colorizer, out: Path) -> None:
         cells = [label(scaled(automatic), "automatic"), label(scaled(dots), f"{len(given)} hints"),
                  label(scaled(guided), "with the hints")]
         rows.append(np.hstack(cells))
+        if index == 0 and reach_out is not None:
+            reaches = [label(scaled(colorizer.colorize_bgr(gray, hints=dataclasses.replace(marks, reach=reach))),
+                             f"--hint-reach {reach:g}" + (" (default)" if reach == hints.REACH else ""))
+                       for reach in (0.25, 1.0, hints.REACH)]
+            write_jpeg(np.hstack([label(scaled(truth), "truth"), *reaches]), reach_out)
     width = max(r.shape[1] for r in rows)
     rows = [cv2.copyMakeBorder(r, 0, 4, 0, width - r.shape[1], cv2.BORDER_CONSTANT, value=(255, 255, 255)) for r in rows]
-    ok, encoded = cv2.imencode(".jpg", np.vstack(rows), [cv2.IMWRITE_JPEG_QUALITY, 88])
-    tmp = out.with_name(f".{out.name}.part")
+    write_jpeg(np.vstack(rows), out)
+
+
+def write_jpeg(image: np.ndarray, path: Path) -> None:
+    ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 88])
+    tmp = path.with_name(f".{path.name}.part")
     tmp.write_bytes(encoded.tobytes())
-    os.replace(tmp, out)
-    print(f"wrote {out}")
+    os.replace(tmp, path)
+    print(f"wrote {path}")
 
 
 def scaled(bgr: np.ndarray) -> np.ndarray:
@@ -254,6 +266,8 @@ def main(argv=None):
     parser.add_argument("--counts", type=int, nargs="+", default=COUNTS)
     parser.add_argument("--reach", type=float, nargs="+", default=[hints.REACH], help="propagation reach(es) for the model prior")
     parser.add_argument("--no-gray", action="store_true", help="skip the gray-prior (pure Levin) rows")
+    parser.add_argument("--affinity-floor", type=float, default=hints.AFFINITY_FLOOR, help="bounds of the affinity scale (L^2)")
+    parser.add_argument("--affinity-cap", type=float, default=hints.AFFINITY_CAP)
     parser.add_argument("--limit", type=int, default=None, help="a seeded random subset of N photos per set")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=ROOT / "docs", help="where the plot and hints_results.json go")
@@ -265,13 +279,15 @@ def main(argv=None):
 
     from colorize_cli.pipeline import Colorizer
 
+    hints.AFFINITY_FLOOR, hints.AFFINITY_CAP = args.affinity_floor, args.affinity_cap
     colorizer = Colorizer(args.model)
     if args.speed:
         return speed(colorizer)
     if args.gallery:
-        return gallery(colorizer, args.out / "hints_strip.jpg")
+        return gallery(colorizer, args.out / "hints_strip.jpg", args.out / "hints_reach.jpg")
     print(f"# bench/hints.py: model {colorizer.name} (saturation {colorizer.saturation:g}), patches {PATCH}x{PATCH}, "
-          f"seed {args.seed}, reach {', '.join(f'{r:g}' for r in args.reach)}, working grid <= {hints.WORK_PIXELS} px\n")
+          f"seed {args.seed}, reach {', '.join(f'{r:g}' for r in args.reach)}, affinity scale in [{hints.AFFINITY_FLOOR:g}, "
+          f"{hints.AFFINITY_CAP:g}], working grid <= {hints.WORK_PIXELS} px\n")
     if args.validation:
         sys.path.insert(0, str(ROOT / "recipes"))
         from validate import validation_photos  # the trainer's own held-out split, as model selection uses

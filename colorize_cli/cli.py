@@ -195,7 +195,7 @@ def colorize_command(
     hints_file: Optional[Path] = typer.Option(None, "--hints", metavar="FILE", help="Colours you know, for one photo or video: an RGBA image of its aspect ratio whose opaque pixels are hints of their colour, or a copy of it with colour painted on. Spread over the automatic colour along the photo's edges; on a video, until the first scene cut."),
     hint: Optional[List[str]] = typer.Option(None, "--hint", metavar="X,Y,COLOR", help="A colour you know at pixel X,Y of the input (from the top-left), as #RRGGBB or a CSS name: --hint 120,80,#b22222. Repeatable; combines with --hints."),
     hint_size: int = typer.Option(5, "--hint-size", min=1, metavar="N", help="Side in pixels of the square patch each --hint colours."),
-    hint_reach: float = typer.Option(4.0, "--hint-reach", metavar="X", help="How far hints spread, in picture sizes: 4 (default) as far as the photo's edges let them, 0.25 only near them; inf: pure Levin."),
+    hint_reach: float = typer.Option(2.0, "--hint-reach", metavar="X", help="How far hints spread, in picture sizes: 2 (default) about as far as the photo's edges let them, 0.25 only near them; inf: pure Levin."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Print only errors, one line each; the exit code tells the rest."),
     json_lines: bool = typer.Option(False, "--json", help="Print one JSON object per line on stdout: one per input, then a summary; human lines are left out."),
     verbose: bool = VerboseOption,

@@ -78,7 +78,7 @@ class Colorizer:
         alpha > 0 is a hint of its colour), an RGB copy of the image with colour painted on it, or a list
         of `(x, y, colour)` with colour an (r, g, b) triple in 0..255, '#RRGGBB' or a CSS name, each a
         square patch of side `hint_size` (default 5). Only the hints' chroma counts; lightness stays the image's.
-        `hint_reach`: how far their colour spreads, in picture sizes (default 4: as far as the photo's edges
+        `hint_reach`: how far their colour spreads, in picture sizes (default 2: about as far as the photo's edges
         allow; 0.25 keeps it near the hints)."""
         image = np.asarray(image)
         if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (1, 3, 4)) or image.size == 0:
