@@ -214,14 +214,16 @@ def test_help_shows_what_to_type_not_python_types():
     assert "-o, --output PATH" in top and "--format" in top and "--json" in top
 
 
-def test_a_cold_run_prints_no_library_lines(photo, tmp_path):
-    """A real process, as a user runs it: nothing from TensorFlow, absl, oneDNN or OpenCV on stderr; and
-    colorizing does not need the training-only packages (made unimportable here)."""
+@pytest.mark.parametrize("backend", ["auto", "tf"])
+def test_a_cold_run_prints_no_library_lines(photo, tmp_path, backend):
+    """A real process, as a user runs it (the default backend, and TensorFlow's, whose C++ logging printed
+    four lines per run): nothing from TensorFlow, absl, oneDNN or OpenCV on stderr; and colorizing does not
+    need the training-only packages (made unimportable here)."""
     code = ("import sys\nsys.modules['matplotlib'] = sys.modules['tensorboard'] = None  # as if not installed\n"
-            "from colorize_cli.cli import main\nsys.argv = ['colorize', sys.argv[1]]\ntry:\n    main()\n"
+            "from colorize_cli.cli import main\nsys.argv = ['colorize', sys.argv[1], '--backend', sys.argv[2]]\ntry:\n    main()\n"
             "except SystemExit as exit:\n    print('exit', exit.code)")
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}  # as a user's shell has it
-    done = subprocess.run([sys.executable, "-c", code, str(photo)], capture_output=True, text=True, env=env, timeout=300)
+    done = subprocess.run([sys.executable, "-c", code, str(photo), backend], capture_output=True, text=True, env=env, timeout=300)
     assert done.stdout.split() in ([], ["exit", "0"]), done.stdout + done.stderr
     noise = [line for line in done.stderr.splitlines() if any(w in line for w in ("absl", "oneDNN", "WARN:", "E0000", "tensorflow"))]
     assert noise == [], done.stderr
