@@ -222,7 +222,8 @@ def colorize_command(
     if camera is None and not paths:
         fail("nothing to colorize: give image files, folders, videos, a stream URL, - (with --raw) or --camera N", 2)
     streams = [p for p in paths if p == "-" or p.startswith(video.STREAM_PREFIXES)]
-    local = [Path(p) for p in paths if p not in streams]
+    stored = [p for p in paths if p not in streams and is_uri(p)]  # s3://, gs://, hdfs://, file:// folders (--engine ray)
+    local = [Path(p) for p in paths if p not in streams and p not in stored]
     missing = [p for p in local if not p.exists()]
     if missing:
         p = missing[0]
@@ -249,7 +250,11 @@ def colorize_command(
             fail(str(exc), 2)
         model.provenance_extra["hints"] = model.hints.describe()
     counts = {"done": 0, "skipped": 0, "failed": 0, "not_images": 0}
-    if images:
+    if stored or (images and is_uri(output)):
+        for key, value in colorize_stored([*stored, *map(str, images)], model, output, overwrite, fmt, batch_size,
+                                          max_pixels).items():
+            counts[key] += value
+    elif images:
         for key, value in colorize_images(images, model, Path(output) if output else None, overwrite, suffix, fmt, batch_size,
                                           media, max_pixels).items():
             counts[key] += value
@@ -400,6 +405,63 @@ def colorize_images(paths, model, output, overwrite, suffix, fmt, batch_size, me
     REPORT.info(f"[bold]{done} colorized[/bold], {skipped} skipped (made with these settings), {len(failures)} failed"
                 + (f" — output: {escape(str(todo[0].target if len(jobs) == 1 else common_root(todo)))}" if done else "") + kept_note)
     return {"done": done, "skipped": skipped, "failed": len(failures), "not_images": len(others)}
+
+
+def is_uri(text: str | None) -> bool:
+    from colorize_cli.storage import is_uri
+
+    return is_uri(text)
+
+
+def colorize_stored(locations: list[str], model, output, overwrite, fmt, batch_size, max_pixels) -> dict:
+    """A folder on remote storage (s3://, gs://, hdfs://, file://; see `storage`) on --engine ray: planned there,
+    run by the same `run_jobs` as local folders; returns the counts for the summary."""
+    from colorize_cli import storage
+
+    if model.engine is None:
+        fail(f"{next(p for p in [*locations, output] if is_uri(p))}: folders on remote storage run on --engine ray", 2)
+    if len(locations) != 1 or not output:
+        fail("remote storage: give one source folder and an output folder (-o)", 2)
+    try:
+        jobs, others = storage.plan(locations[0], output, fmt)
+    except ColorizeError as exc:
+        fail(str(exc), 2)
+    for other in others:
+        REPORT.record(type="image", input=other, status="not_image")
+        REPORT.detail(f"not an image, not colorized: {other}")
+    if others:
+        REPORT.warn(f"not colorized: {len(others)} file{'s' if len(others) > 1 else ''} that {'are' if len(others) > 1 else 'is'} "
+                    "not images" + ("" if REPORT.verbose else "; --verbose names them"))
+    if not jobs:
+        fail(f"no images found in {locations[0]}", 1)
+    provenance = model.provenance()
+    try:
+        there = set() if overwrite else storage.existing(jobs)
+    except (ColorizeError, OSError) as exc:
+        fail(str(exc), 2)
+    for job in there:
+        REPORT.record(type="image", input=job.source, output=job.target, status="skipped")
+    todo = [job for job in jobs if job not in there]
+    if not todo:
+        REPORT.info(f"Nothing to do: all {len(jobs)} outputs exist in {output}; --overwrite redoes them.")
+        return {"skipped": len(there), "not_images": len(others)}
+    carried = {}  # job -> the input's metadata, from its reading to its writing (in the same actor)
+
+    def load(job):
+        image, carried[job] = storage.read(job.source, max_pixels)
+        return image
+
+    def save(job, image):
+        storage.write(job.target, image, carried.pop(job, None), provenance)
+
+    try:
+        failures = run_jobs(load_colorizer(model, batch_size, model.engine), todo, load, save)
+    except ColorizeError as exc:
+        fail(str(exc))
+    done = len(todo) - len(failures)
+    REPORT.info(f"[bold]{done} colorized[/bold], {len(there)} skipped (already there), {len(failures)} failed"
+                + (f" — output: {output}" if done else ""))
+    return {"done": done, "skipped": len(there), "failed": len(failures), "not_images": len(others)}
 
 
 def report_not_images(others: list[Path]) -> None:

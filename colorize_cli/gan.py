@@ -281,7 +281,7 @@ class ColorGAN(keras.Model):
     def _track(self, **values):
         for name, value in values.items():
             self.trackers[name].update_state(value)
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        return _per_worker({name: tracker.result() for name, tracker in self.trackers.items()})
 
     def test_step(self, data):
         l, ab = data
@@ -289,4 +289,20 @@ class ColorGAN(keras.Model):
         self.val_trackers["l1"].update_state(losses.l1(ab, fake))
         self.val_trackers["ab_mean"].update_state(ops.mean(ops.abs(fake)))
         self.val_trackers["ab_mean_true"].update_state(ops.mean(ops.abs(ab)))
-        return {name: tracker.result() for name, tracker in self.val_trackers.items()}
+        return _per_worker({name: tracker.result() for name, tracker in self.val_trackers.items()})
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        """Skipped: both networks are built when constructed, so there is nothing to build. Under a
+        tf.distribute strategy Keras 3 would build from a first batch averaged over the replicas, which
+        MultiWorkerMirroredStrategy cannot do eagerly (it fails on the PerReplica batch;
+        keras-team/keras#20585), and whose extra pass over the data made MirroredStrategy runs see
+        differently shuffled batches from one run to the next (the file order reshuffles per pass)."""
+
+
+def _per_worker(results: dict) -> dict:
+    """A step's scalar results, shaped so that Keras can average them over workers: across workers it
+    reduces step outputs with `strategy.reduce("MEAN", axis=0)`, and a scalar has no axis 0 (a length-1
+    axis is averaged away, leaving the mean over all replicas). Unchanged on one machine."""
+    if not isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+        return results
+    return {name: ops.reshape(value, (1,)) for name, value in results.items()}

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import cv2
 import numpy as np
@@ -171,9 +171,7 @@ def plan(inputs: list[Path], output: Path | None, suffix: str = "_color", fmt: s
     - a folder is walked recursively and mirrored under `output` (default FOLDER{suffix}/).
     `fmt` (jpg, png, ...) changes every output's extension. Inputs are never targets. Files in the
     folders that are not images (videos, HEIC, notes…) are appended to `others`, so they can be reported."""
-    ext = None if fmt is None else "." + fmt.lower().lstrip(".")
-    if ext is not None and ext not in IMAGE_EXTENSIONS:
-        raise ColorizeError(f"--format {fmt!r} is not an image format; use one of {', '.join(sorted(e[1:] for e in IMAGE_EXTENSIONS))}")
+    ext = output_extension(fmt)
     output_is_file = output is not None and output.suffix.lower() in IMAGE_EXTENSIONS and not output.is_dir()
     if output_is_file and (len(inputs) != 1 or inputs[0].is_dir()):
         raise ColorizeError(f"-o {output}: a single output file needs a single input file; give a folder instead")
@@ -185,10 +183,7 @@ def plan(inputs: list[Path], output: Path | None, suffix: str = "_color", fmt: s
             if others is not None:
                 others.extend(not_images)
             for file in images:
-                target = root / file.relative_to(source)
-                if not ext and target.suffix.lower() == ".gif":
-                    target = target.with_suffix(".png")  # GIF: first frame, written as PNG
-                jobs.append(Job(file, target.with_suffix(ext) if ext else target))
+                jobs.append(Job(file, root / mirrored(file.relative_to(source), ext)))
         elif output_is_file:
             jobs.append(Job(source, output))
         else:
@@ -204,6 +199,22 @@ def plan(inputs: list[Path], output: Path | None, suffix: str = "_color", fmt: s
         if job.target.resolve() in sources:
             raise ColorizeError(f"{job.target}: output would overwrite an input; choose another -o or --suffix")
     return jobs
+
+
+def output_extension(fmt: str | None) -> str | None:
+    """--format as an extension (".png"), None to keep each input's; a format that is not an image's is refused."""
+    ext = None if fmt is None else "." + fmt.lower().lstrip(".")
+    if ext is not None and ext not in IMAGE_EXTENSIONS:
+        raise ColorizeError(f"--format {fmt!r} is not an image format; use one of {', '.join(sorted(e[1:] for e in IMAGE_EXTENSIONS))}")
+    return ext
+
+
+def mirrored(relative: PurePath, ext: str | None) -> PurePath:
+    """Where a photo at `relative` inside a folder goes inside the output folder: the same place, with the
+    --format extension `ext` if given; a GIF (its first frame) is written as PNG."""
+    if not ext and relative.suffix.lower() == ".gif":
+        return relative.with_suffix(".png")
+    return relative.with_suffix(ext) if ext else relative
 
 
 def walk(folder: Path) -> tuple[list[Path], list[Path]]:
