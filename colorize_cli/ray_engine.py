@@ -92,9 +92,10 @@ def pool_plan(resources: dict, workers: int | None = None) -> PoolPlan:
         raise ColorizeError(f"--workers {workers}: give at least 1")
     actors = workers or (int(gpus) if gpus >= 1 else max(1, int(cpus // 2)))
     actor_gpus = min(1.0, gpus / actors) if gpus >= 1 else 0.0
-    actor_cpus = math.floor(cpus * 0.9 / actors * 100) / 100
+    actor_cpus = math.floor(cpus * 0.9 / actors * 100) / 100  # in hundredths of a CPU
     if actor_cpus <= 0:
-        raise ColorizeError(f"--workers {workers}: more than this cluster's {cpus:g} CPUs can hold; give at most {int(cpus * 9)}")
+        raise ColorizeError(f"--workers {workers}: more actors than this cluster's {cpus:g} CPUs can hold; "
+                            f"give at most {int(cpus * 90)}")
     return PoolPlan(actors, actor_cpus, actor_gpus, threads=max(2, round(actor_cpus)))
 
 
@@ -124,15 +125,21 @@ class ModelFiles:
             registry.resolve(model)  # raises the usual "no trained weights" error
         return cls(model, {p.name: p.read_bytes() for p in paths}, registered=True)
 
-    def unpack(self) -> str:
-        """Write the files into a private folder; return what `Colorizer` is given."""
+    def load(self, **options):
+        """A `pipeline.Colorizer` of this model, loaded from a private temporary copy of its files."""
+        import shutil
+
+        from colorize_cli.pipeline import Colorizer
+
         folder = Path(tempfile.mkdtemp(prefix="colorize-model-"))
-        for name, payload in self.files.items():
-            (folder / name).write_bytes(payload)
-        if self.registered:
-            os.environ["COLORIZE_MODELS_DIR"] = str(folder)  # this actor's process only: its models come first
-            return self.model
-        return str(folder / self.model)
+        try:
+            for name, payload in self.files.items():
+                (folder / name).write_bytes(payload)
+            if self.registered:
+                os.environ["COLORIZE_MODELS_DIR"] = str(folder)  # this actor's process only: its models come first
+            return Colorizer(self.model if self.registered else str(folder / self.model), **options)
+        finally:  # loaded (or mapped: Linux keeps a deleted file's pages) and not needed again
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 # -- the Ray Data pipeline -----------------------------------------------------------------------------
@@ -150,10 +157,7 @@ class ColorizeActor:
 
     def __init__(self, model: ModelFiles, batch_size: int, saturation, backend: str, threads: int,
                  load: Callable, save: Callable, options: dict, started: float):
-        from colorize_cli.pipeline import Colorizer
-
-        self.colorizer = Colorizer(model.unpack(), batch_size=batch_size, workers=threads, saturation=saturation,
-                                   backend=backend)
+        self.colorizer = model.load(batch_size=batch_size, workers=threads, saturation=saturation, backend=backend)
         self.load, self.save, self.options, self.started = load, save, options, started
 
     def __call__(self, batch):
@@ -276,20 +280,22 @@ class RayColorizer:
                     following += 1
         except Exception as exc:
             raise unwrap(exc) from None
-        if following != len(jobs):  # cannot happen unless Ray lost rows: say so rather than report success
-            for job in jobs[following:]:
-                yield job, None, done.pop(jobs.index(job), None) or ColorizeError(f"{job.source}: no result from the Ray cluster")
+        for i in range(following, len(jobs)):  # only if Ray lost rows: say so rather than report success
+            yield jobs[i], None, done.pop(i) if i in done else ColorizeError(f"{jobs[i].source}: no result came back "
+                                                                             "from the Ray cluster; rerun to redo it")
 
 
 def unwrap(exc: BaseException) -> BaseException:
     """The user's error inside Ray's wrappers (e.g. a model refused in the actors' constructor)."""
-    seen = set()
+    original, seen = exc, set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
         if isinstance(exc, ColorizeError):
             return exc
         exc = getattr(exc, "cause", None) or exc.__cause__
-    return ColorizeError(f"the Ray run failed: {exc}") if exc is not None else ColorizeError("the Ray run failed")
+    first_line = (str(original).strip().splitlines() or [type(original).__name__])[0]
+    return ColorizeError(f"the Ray run failed ({type(original).__name__}: {first_line}); finished photos are kept: "
+                         "rerun the same command to do the rest (Ray's logs: /tmp/ray/session_latest/logs)")
 
 
 def start_ray(address: str | None = None, num_cpus: int | None = None) -> float:
