@@ -115,6 +115,25 @@ def summary(rows: list[dict], groups: dict[str, str] | None = None) -> dict[str,
     return table
 
 
+def per_photo(rows: list[dict], key: str) -> dict:
+    """method -> file -> [value at each N, in the order of the counts]."""
+    table: dict = {}
+    for row in rows:
+        table.setdefault(row["method"], {}).setdefault(row["file"], []).append(row[key])
+    return table
+
+
+def rounded(value):
+    """Floats to 4 decimals (the per-photo record stays small)."""
+    if isinstance(value, float):
+        return round(value, 4)
+    if isinstance(value, dict):
+        return {k: rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [rounded(v) for v in value]
+    return value
+
+
 def markdown(name: str, table: dict) -> str:
     counts = list(next(iter(table.values())))
     automatic = table[AUTOMATIC]
@@ -306,14 +325,15 @@ def main(argv=None):
         photos = evaluate.load_photos(args.eval_dir / name, args.limit, args.seed)
         rows = measure(colorizer, [p for p in photos if p.has_truth], args.counts, args.reach, args.seed, gray=not args.no_gray)
         tables[name] = summary(rows)
-        results[name] = {"summary": {m: {str(n): v for n, v in t.items()} for m, t in tables[name].items()}, "photos": rows}
+        results[name] = {"summary": {m: {str(n): v for n, v in t.items()} for m, t in tables[name].items()},
+                         **{f"{key}_per_photo": per_photo(rows, key) for key in ("psnr", "colorfulness")}}
         print(markdown(name, tables[name]) + "\n", flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
     plot(tables, args.out / "hints_psnr.png")
     payload = {"model": colorizer.name, "saturation": colorizer.saturation, "reach": args.reach, "seed": args.seed,
                "patch": PATCH, "counts": args.counts, "sets": results}
     tmp = args.out / ".hints_results.json.part"
-    tmp.write_text(json.dumps(payload, indent=1) + "\n")
+    tmp.write_text(json.dumps(rounded(payload), separators=(",", ":")) + "\n")
     os.replace(tmp, args.out / "hints_results.json")
     print(f"wrote {args.out / 'hints_psnr.png'} and {args.out / 'hints_results.json'}")
 

@@ -27,8 +27,8 @@ Solving for the correction rather than for U keeps the prediction's own detail w
 not reach, and without hints D = 0: the output is exactly the automatic one. E is quadratic; its
 minimum solves the sparse symmetric positive-definite system ((1 + lam + MU m) d - W) D = MU m d (H - P),
 both channels at once, by conjugate gradients (scipy.sparse) preconditioned with Jacobi plus an exact
-coarse correction on 4x4 aggregates (their Galerkin matrix factorised by SuperLU: it carries the
-long-range propagation). D is brought to full resolution by a guided filter (He et al. 2010) fitted on
+coarse correction on aggregates that follow the edges (`_TwoLevel`; their Galerkin matrix factorised
+by SuperLU carries the long-range propagation). D is brought to full resolution by a guided filter (He et al. 2010) fitted on
 the working grid with the working L as guide and applied to the full-resolution L (D = a L + b, with
 a and b bilinearly up-sampled), so the correction's edges follow the photo's own.
 """
