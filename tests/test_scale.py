@@ -191,7 +191,7 @@ def test_killed_worker_every_photo_written_once_no_partial_files(local_ray, tmp_
                 pids = our_actor_pids()
                 if pids:
                     os.kill(pids[0], signal.SIGKILL)
-                    killed.append((pids[0], len(present)))
+                    killed.append((pids, len(present)))
             time.sleep(0.01)
 
     watcher = threading.Thread(target=watch, daemon=True)
@@ -202,6 +202,7 @@ def test_killed_worker_every_photo_written_once_no_partial_files(local_ray, tmp_
         done.set()
         watcher.join()
     assert killed, "the actor was never found to kill"
+    assert len(killed[0][0]) == 1, "one actor on 2 CPUs: the process killed is the one colorizing"
     assert killed[0][1] < count, "the run ended before the kill: nothing was interrupted"
     assert result.exit_code == 0, result.output
     assert f"{count} colorized, 0 skipped" in result.output and "0 failed" in result.output
