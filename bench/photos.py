@@ -131,21 +131,23 @@ def main(argv=None):
         coldstart.report(args.model, 5)
 
     names = [n for n, c in sorted(registry.list_models().items()) if c.has_weights] if args.all_models else [args.model]
-    print("## Model only (network alone, images/s | CPU ms per image | 2-core rate)\n")
-    print("| model | LiteRT file | TF batch 1 | TF batch 8 | LiteRT batch 1 | LiteRT batch 8 (one at a time) | LiteRT / TF, batch 8 |")
+    print("## Model only: the network alone, images/s (CPU ms per image, all threads)\n")
+    print("| model | LiteRT file | TF batch 1 | TF batch 8 | LiteRT batch 1 | LiteRT batch 8 (one at a time) | TF / LiteRT CPU per image, batch 8 |")
     print("|---|---|---|---|---|---|---|")
     for name in names:
         tf_run = Colorizer(name, backend="tf")
         tf1, tf8 = model_only(tf_run, 1, 24, args.repeats), model_only(tf_run, 8, 4, args.repeats)
         card = registry.get_card(name)
+        cells = [f"{24 / tf1.wall:.1f} ({1000 * tf1.cpu / 24:.1f})", f"{32 / tf8.wall:.1f} ({1000 * tf8.cpu / 32:.1f})"]
         if card.has_tflite:
             lite = Colorizer(name, backend="litert")
             lt1, lt8 = model_only(lite, 1, 24, args.repeats), model_only(lite, 8, 4, args.repeats)
-            lite_cells = f"{lt1.cells(24)} | {lt8.cells(32)} | {(32 / lt8.wall) / (32 / tf8.wall):.2f}x"
+            cells += [f"{24 / lt1.wall:.1f} ({1000 * lt1.cpu / 24:.1f})", f"{32 / lt8.wall:.1f} ({1000 * lt8.cpu / 32:.1f})",
+                      f"{tf8.cpu / lt8.cpu:.2f}x"]
             kind = f"{card.tflite['precision']}, {card.tflite['bytes'] / 2**20:.1f} MB"
         else:
-            lite_cells, kind = "– | – | –", "none"
-        print(f"| {name} ({card.arch} w{card.width} @{card.input_size}) | {kind} | {tf1.cells(24)} | {tf8.cells(32)} | {lite_cells} |")
+            cells, kind = cells + ["–", "–", "–"], "none"
+        print(f"| {name} ({card.arch} w{card.width} @{card.input_size}) | {kind} | " + " | ".join(cells) + " |")
         sys.stdout.flush()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -166,7 +168,7 @@ def main(argv=None):
             print(f"| {backend} | {timed.cells(args.images)} |")
             sys.stdout.flush()
         if len(rates) == 2:
-            print(f"\nLiteRT / TensorFlow, end to end: {rates['litert'] / rates['tf']:.2f}x")
+            print(f"\nLiteRT / TensorFlow, end to end: {rates['litert'] / rates['tf']:.2f}x images/s")
         tf_colorizer = colorizers["tf"]
         slow = Timed(1, lambda: naive(tf_colorizer.generator, tf_colorizer.size, paths[: args.naive_images], tmp / "naive"))
         print(f"\nnaive loop ({args.naive_images} images): {slow.cells(args.naive_images)}; "

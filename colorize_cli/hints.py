@@ -38,7 +38,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -159,9 +159,7 @@ def from_marks(marks: np.ndarray, image: np.ndarray, name: str = "hints image") 
     BGR, or BGRA opaque everywhere: a copy of the photo with colour painted on it; pixels whose ab differs
     from the photo's by more than PAINT_THRESHOLD are hints. Scaled to the photo (same aspect ratio)."""
     height, width = image.shape[:2]
-    if marks.ndim != 3 or marks.shape[2] not in (3, 4):
-        raise HintError(f"{name}: has no colour (a gray image); give an RGBA image whose opaque pixels are the hint "
-                        "colours, or a copy of the photo with colour painted on it")
+    require_colour(marks, name)
     mark_h, mark_w = marks.shape[:2]
     if abs(mark_w * height - mark_h * width) > 0.01 * mark_w * height + (height + width) / 2:
         raise HintError(f"{name}: {mark_w}x{mark_h} does not have the photo's aspect ratio ({width}x{height}); "
@@ -182,6 +180,12 @@ def from_marks(marks: np.ndarray, image: np.ndarray, name: str = "hints image") 
                             "give an RGBA image whose opaque pixels are the hint colours, or paint on a copy of the photo")
     ys, xs = np.nonzero(mask)
     return Hints((height, width), ys.astype(np.int32), xs.astype(np.int32), lab[ys, xs, 1:].astype(np.float32))
+
+
+def require_colour(marks: np.ndarray, name: str) -> None:
+    if marks.ndim != 3 or marks.shape[2] not in (3, 4):
+        raise HintError(f"{name}: has no colour (a gray image); give an RGBA image whose opaque pixels are the hint "
+                        "colours, or a copy of the photo with colour painted on it")
 
 
 def _photo_ab(image: np.ndarray):
@@ -209,9 +213,9 @@ def resolve(spec, image: np.ndarray, size: int = DEFAULT_SIZE, rgb_order: bool =
     return hints if reach is None else dataclasses.replace(hints, reach=check_reach(reach))
 
 
-def check_reach(reach: float) -> float:
+def check_reach(reach: float, name: str = "hint reach") -> float:
     if not reach > 0:
-        raise HintError(f"hint reach {reach:g}: must be above 0 (0.25: a quarter of the picture; inf: no limit)")
+        raise HintError(f"{name} {reach:g}: must be above 0 (0.25: a quarter of the picture; inf: no limit)")
     return float(reach)
 
 
@@ -248,7 +252,7 @@ class HintSpec:
     texts: list[str]
     size: int = DEFAULT_SIZE
     marks: np.ndarray | None = None
-    points: list = None
+    points: list = field(default_factory=list)
     reach: float = REACH
 
     @classmethod
@@ -256,14 +260,12 @@ class HintSpec:
         """HintError (one line, naming the bad value or file) for anything unusable."""
         if size < 1:
             raise HintError(f"--hint-size {size}: must be at least 1 pixel")
-        if not reach > 0:
-            raise HintError(f"--hint-reach {reach:g}: must be above 0 (0.25: a quarter of the picture; inf: no limit)")
+        reach = check_reach(reach, "--hint-reach")
         points = [parse_hint(text) for text in texts]
         marks = read_marks(Path(marks_path)) if marks_path is not None else None
-        if marks is not None and (marks.ndim != 3 or marks.shape[2] not in (3, 4)):
-            raise HintError(f"--hints {marks_path}: has no colour (a gray image); give an RGBA image whose opaque pixels "
-                            "are the hint colours, or a copy of the photo with colour painted on it")
-        return cls(Path(marks_path) if marks_path is not None else None, list(texts), size, marks, points, float(reach))
+        if marks is not None:
+            require_colour(marks, f"--hints {marks_path}")
+        return cls(Path(marks_path) if marks_path is not None else None, list(texts), size, marks, points, reach)
 
     def resolve(self, image: np.ndarray) -> Hints:
         """Hints for `image` (OpenCV order)."""
