@@ -169,10 +169,11 @@ def plot(tables: dict[str, dict], path: Path) -> None:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.part")
-    fig.savefig(tmp, dpi=100, format="png")
+    from colorize_cli.files import atomic_path
+
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
     plt.close(fig)
-    os.replace(tmp, path)
 
 
 # -- speed ------------------------------------------------------------------------------------------
@@ -220,7 +221,8 @@ GALLERY = {
     "coffee": [(150, 300), (450, 250), (200, 240), (300, 150), (550, 100), (50, 350), (290, 40)],
     "chelsea": [(300, 50), (100, 200), (170, 110), (265, 240), (420, 260)],
 }
-HEIGHT = 240
+sys.path.insert(0, str(ROOT / "recipes"))
+from gallery import HEIGHT, label, scaled  # noqa: E402  (the README gallery's strip helpers)
 
 
 def gallery(colorizer, out: Path, reach_out: Path | None = None) -> None:
@@ -257,22 +259,11 @@ def gallery(colorizer, out: Path, reach_out: Path | None = None) -> None:
 
 
 def write_jpeg(image: np.ndarray, path: Path) -> None:
+    from colorize_cli.files import write_atomic
+
     ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 88])
-    tmp = path.with_name(f".{path.name}.part")
-    tmp.write_bytes(encoded.tobytes())
-    os.replace(tmp, path)
+    write_atomic(path, encoded.tobytes())
     print(f"wrote {path}")
-
-
-def scaled(bgr: np.ndarray) -> np.ndarray:
-    return cv2.resize(bgr, (round(bgr.shape[1] * HEIGHT / bgr.shape[0]), HEIGHT), interpolation=cv2.INTER_AREA)
-
-
-def label(image: np.ndarray, text: str) -> np.ndarray:
-    out = image.copy()
-    cv2.putText(out, text, (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 3, cv2.LINE_AA)
-    cv2.putText(out, text, (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 1, cv2.LINE_AA)
-    return out
 
 
 # -- main -------------------------------------------------------------------------------------------
@@ -308,7 +299,6 @@ def main(argv=None):
           f"seed {args.seed}, reach {', '.join(f'{r:g}' for r in args.reach)}, affinity scale in [{hints.AFFINITY_FLOOR:g}, "
           f"{hints.AFFINITY_CAP:g}], working grid <= {hints.WORK_PIXELS} px\n")
     if args.validation:
-        sys.path.insert(0, str(ROOT / "recipes"))
         from validate import validation_photos  # the trainer's own held-out split, as model selection uses
 
         photos = validation_photos(args.data)
