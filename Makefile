@@ -50,7 +50,7 @@ gallery: $(INSTALLED)
 zoo: $(INSTALLED)
 	$(PY) recipes/zoo.py
 
-# The GAN-objective comparison (8 runs, equal budget) -> docs/study.md; needs ../shared/data
+# The GAN-objective comparison, from scratch and from the pretrained semantic generator (equal budget per part) -> docs/study.md; needs ../shared/data
 study: $(INSTALLED)
 	$(PY) recipes/study.py
 

@@ -190,9 +190,13 @@ def main(argv=None):
                    if "command" in key else "in this warm process (local: model loaded in it; ray: actors start and load it)")
             print(f"| {key.split()[0]} | {how} | {run.wall:.2f} | {run.rate:.1f} | {run.first:.2f} | {run.steady:.1f} |")
         local, on_ray = kept["local"], kept["ray"]
-        print(f"\nRay / local, a whole command: {kept['ray command'].wall / kept['local command'].wall:.2f}x the wall time "
-              f"(target <= 1.3x, the cluster's start-up excluded); in this process: {on_ray.wall / local.wall:.2f}x; "
-              f"steady rate, local / ray: {local.steady / on_ray.steady:.2f}x")
+        command_local, command_ray = kept["local command"], kept["ray command"]
+        print(f"\nRay / local after start-up (target <= 1.3x, start-up excluded): {local.steady / on_ray.steady:.2f}x the "
+              f"time per photo in this process, {command_local.steady / command_ray.steady:.2f}x as commands")
+        print(f"start-up, apart: first output after {on_ray.first:.2f} s (ray, in this process) / {local.first:.2f} s (local), "
+              f"{command_ray.first:.2f} s / {command_local.first:.2f} s as commands")
+        print(f"whole commands, start-up included: {command_ray.wall / command_local.wall:.2f}x the wall time; in this process: "
+              f"{on_ray.wall / local.wall:.2f}x")
         print("every run (s): " + "; ".join(f"{key} {', '.join(f'{r.wall:.2f}' for r in value)}" for key, value in runs.items()))
         per_core = local.rate / os.cpu_count()
         print(f"Local engine: {per_core:.1f} photos/s per core ({os.cpu_count()} cores, end to end, at this load)\n")

@@ -20,6 +20,7 @@ import argparse
 import collections
 import copy
 import dataclasses
+import hashlib
 import sys
 from pathlib import Path
 
@@ -65,10 +66,24 @@ def select(table: dict, min_colourfulness: float) -> str | None:
 
 
 def at_saturations(colorizer: Colorizer, saturations) -> list[Colorizer]:
-    """The same loaded network at several saturations (shallow copies: one model in memory)."""
+    """The same loaded network at several saturations (shallow copies: one model in memory). Saturation
+    only scales the network's ab, so the copies share one memo of its outputs: the network runs once
+    per input batch, not once per saturation."""
+    run_once = getattr(colorizer, "run_once", None)
+    if run_once is None:  # kept on the colorizer: calibrate's coarse and fine passes share it
+        run, memo = colorizer._run, {}
+
+        def run_once(l_batch):
+            key = hashlib.blake2b(l_batch.tobytes(), digest_size=16).digest() + repr(l_batch.shape).encode()
+            if key not in memo:
+                memo[key] = run(l_batch)
+            return memo[key]
+
+        colorizer.run_once = run_once
     copies = []
     for saturation in saturations:
         twin = copy.copy(colorizer)
+        twin._run = run_once
         twin.saturation = float(saturation)
         twin.card = dataclasses.replace(colorizer.card, name=f"{colorizer.card.name} @{saturation:g}")
         copies.append(twin)
