@@ -3,6 +3,7 @@
 
     docs/gallery_bw.jpg     true black-and-white photo (camera): input | colorized
     docs/gallery_color.jpg  colour photos (astronaut, coffee, chelsea): gray input | colorized | truth
+    docs/gallery_models.jpg every bundled model on the same photos: input | one column per model (| truth)
 """
 
 import sys
@@ -47,6 +48,34 @@ def main(model: str = "lsgan"):
     rows = [cv2.copyMakeBorder(r, 0, 4, 0, width - r.shape[1], cv2.BORDER_CONSTANT, value=(255, 255, 255)) for r in rows]
     cv2.imwrite(str(DOCS / "gallery_color.jpg"), np.vstack(rows), [cv2.IMWRITE_JPEG_QUALITY, 88])
     print(f"wrote {DOCS / 'gallery_bw.jpg'} and {DOCS / 'gallery_color.jpg'}")
+    models_strip()
+
+
+def models_strip(height: int = 150):
+    """Every bundled model side by side (the README's models table, in pictures): rows are the true
+    black-and-white camera and three colour photos made gray; the last column is the truth."""
+    from colorize_cli import registry
+
+    names = [name for name in registry.BUILTIN if name in registry.list_models() and registry.list_models()[name].path]
+    names.sort(key=lambda n: n != registry.DEFAULT_MODEL)  # the default first
+    colorizers = [Colorizer(name) for name in names]
+    photos = [("camera", cv2.cvtColor(data.camera(), cv2.COLOR_GRAY2BGR), None)]
+    for name in ("astronaut", "coffee", "chelsea"):
+        truth = getattr(data, name)()[:, :, ::-1].copy()
+        photos.append((name, colorspace.from_float(colorspace.bgr_to_gray_lab(truth), np.uint8), truth))
+
+    def cell(image, text):
+        return label(cv2.resize(image, (round(image.shape[1] * height / image.shape[0]), height), interpolation=cv2.INTER_AREA), text)
+
+    rows = []
+    for name, gray, truth in photos:
+        cells = [cell(gray if gray.ndim == 3 else cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR), "input")]
+        cells += [cell(c.colorize_bgr(gray), c.name) for c in colorizers]
+        cells.append(cell(truth, "truth") if truth is not None else np.full_like(cells[0], 255))
+        rows.append(np.hstack(cells))
+    path = DOCS / "gallery_models.jpg"
+    cv2.imwrite(str(path), np.vstack(rows), [cv2.IMWRITE_JPEG_QUALITY, 85])
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

