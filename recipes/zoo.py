@@ -77,6 +77,12 @@ def semantic_finetune(objective: str, reconstruction: str = "l1", **objective_op
                 objective_options=options, run=f"runs/s2/{objective}-{reconstruction}")
 
 
+SEMANTIC_NETWORK = "ImageNet MobileNetV2 encoder (frozen, from TensorFlow's int8 TFLite) + U-Net decoder at 192 px"
+# the semantic generators' .tflite: float weights stored in 16 bits (models/ stays under 120 MB); no int8 try: the
+# default's int8 file lost 0.8 dB and half its colour (the frozen encoder's activations, docs/litert.md)
+SEMANTIC_TFLITE = {"int8": False, "float16": True}
+
+
 def won_over(rival: str, ours: tuple[float, int], theirs: tuple[float, int]) -> str:
     """The card's note for a model that replaced `rival` by the selection rule: (macro PSNR gain in dB,
     macro colourfulness in %) of each, as recipes/validate.py --calibrate printed them."""
@@ -103,15 +109,19 @@ ZOO = {
     "colorful": dict(model="colorful", **{**SMALL, "steps": 1500}, lr=5e-4, balance=True, base="colorful-base",
                      run="runs/zoo/colorful-bal",
                      selection=won_over("its 1000-step first stage", (0.52, 61), (0.16, 61))),
-    # 8x the study's budget with every source folder drawn equally often: the study's 500-step GAN + L1
-    # guessed vivid but wrong colours (below the gray baseline on Kodak)
-    "gan": dict(model="gan", **{**SMALL, "steps": 4000}, balance=True, run="runs/zoo/gan",
-                selection=won_over("the study's 500-step GAN + L1", (1.25, 61), (0.57, 63))),
-    "ebgan": dict(model="ebgan", **SMALL, run="runs/study/ebgan-l1"),
-    # wgan-base fine-tuned for 500 steps at half its learning rate, every source drawn equally often (the
-    # fresh critic gets Arjovsky's warm-up again: 100 updates on each of the first 25 steps)
-    "wgan": dict(model="wgan", **SMALL, lr=2.5e-5, balance=True, base="wgan-base", run="runs/zoo/wgan-bal",
-                 selection=won_over("its first stage", (0.32, 61), (0.27, 60))),
+    # the study's part two: semantic-l1 fine-tuned by each objective (recipes/study.py, docs/study.md); each replaced
+    # the from-scratch model of its name only after winning under the selection rule on the validation photos
+    "gan": dict(**semantic_finetune("gan"), tflite=SEMANTIC_TFLITE,
+                description=f"{SEMANTIC_NETWORK}; NoGAN: L1 pretraining, then cross-entropy GAN + 100*L1 with a PatchGAN",
+                selection=won_over("the from-scratch gan (U-Net w16 @128, 4000 steps)", (1.87, 66), (1.16, 66))),
+    "ebgan": dict(**semantic_finetune("ebgan"), tflite=SEMANTIC_TFLITE,
+                  description=f"{SEMANTIC_NETWORK}; NoGAN: L1 pretraining, then EBGAN (auto-encoder discriminator, "
+                              "margin, pull-away term 0.1) + 100*L1",
+                  selection=won_over("the from-scratch ebgan (the study's 500-step EBGAN + L1 at 128 px)", (2.20, 66), (0.75, 66))),
+    "wgan": dict(**semantic_finetune("wgan"), tflite=SEMANTIC_TFLITE,
+                 description=f"{SEMANTIC_NETWORK}; NoGAN: L1 pretraining, then WGAN (weight clipping 0.01, 5 critic "
+                             "updates per step, a width-16 critic) + 100*L1",
+                 selection=won_over("the from-scratch wgan (U-Net w16 @128, 1000 steps)", (1.27, 66), (0.14, 66))),
     "wgan-gp": dict(model="wgan-gp", **SMALL, run="runs/zoo/wgan-gp"),
 }
 
