@@ -18,6 +18,7 @@ measured."""
 from __future__ import annotations
 
 import random
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -211,8 +212,18 @@ def comparison_grid(result: DatasetResult, start: int, count: int, cell: tuple[i
     return np.vstack(rows)
 
 
+PLOT_SKIPPED = ("psnr_vs_colorfulness.png skipped: the plot needs matplotlib, which the light install leaves out: "
+                "pip install 'colorize-cli[train]' (or pip install matplotlib)")
+
+
 def plot_psnr_vs_colorfulness(results: list[DatasetResult], path: Path) -> None:
-    import matplotlib
+    """The PSNR-colourfulness scatter; MissingDependencyError (PLOT_SKIPPED) without matplotlib."""
+    try:
+        import matplotlib
+    except ImportError:
+        from colorize_cli.errors import MissingDependencyError
+
+        raise MissingDependencyError(PLOT_SKIPPED) from None
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -238,10 +249,14 @@ def plot_psnr_vs_colorfulness(results: list[DatasetResult], path: Path) -> None:
 
 # -- files ------------------------------------------------------------------------------------------
 
-def write_report(results: list[DatasetResult], out: Path, grid_rows: int = 8) -> list[Path]:
-    """metrics.json, metrics.csv, report.md, comparison grids and the PSNR-colourfulness plot; returns the files."""
+def write_report(results: list[DatasetResult], out: Path, grid_rows: int = 8, note=None) -> list[Path]:
+    """metrics.json, metrics.csv, report.md, comparison grids and the PSNR-colourfulness plot; returns the files.
+    Without matplotlib the plot is left out and says so in one line: `note(PLOT_SKIPPED)` (default: on stderr)
+    and in report.md."""
     import csv
     import json
+
+    from colorize_cli.errors import MissingDependencyError
 
     out.mkdir(parents=True, exist_ok=True)
     written = []
@@ -269,9 +284,14 @@ def write_report(results: list[DatasetResult], out: Path, grid_rows: int = 8) ->
             lines += ["No colour truth in this folder (black-and-white photos): only colourfulness is measured.", ""]
         lines += [f"![{p.stem}]({p.name})" for p in grids] + [""]
     if any(r.has_truth for r in results):
-        plot_psnr_vs_colorfulness(results, out / "psnr_vs_colorfulness.png")
-        written.append(out / "psnr_vs_colorfulness.png")
-        lines += ["## PSNR against colourfulness", "", "![psnr vs colourfulness](psnr_vs_colorfulness.png)", ""]
+        try:
+            plot_psnr_vs_colorfulness(results, out / "psnr_vs_colorfulness.png")
+        except MissingDependencyError as exc:
+            (note or (lambda text: print(text, file=sys.stderr)))(str(exc))
+            lines += ["## PSNR against colourfulness", "", str(exc), ""]
+        else:
+            written.append(out / "psnr_vs_colorfulness.png")
+            lines += ["## PSNR against colourfulness", "", "![psnr vs colourfulness](psnr_vs_colorfulness.png)", ""]
     (out / "report.md").write_text("\n".join(lines))
     written.append(out / "report.md")
     return written

@@ -91,11 +91,11 @@ def parse_color(text: str) -> tuple[int, int, int]:
         return tuple(int(value[i:i + 2], 16) for i in (1, 3, 5))
     if re.fullmatch(r"#[0-9a-f]{3}", value):
         return tuple(17 * int(c, 16) for c in value[1:])
-    from matplotlib.colors import CSS4_COLORS  # the 148 CSS colour names
+    from PIL import ImageColor  # Pillow's colormap: the 148 CSS colour names (the same values as CSS4)
 
-    if value in CSS4_COLORS:
-        return parse_color(CSS4_COLORS[value])
-    close = difflib.get_close_matches(value, list(CSS4_COLORS), n=1)
+    if value in ImageColor.colormap:
+        return ImageColor.getrgb(value)[:3]
+    close = difflib.get_close_matches(value, list(ImageColor.colormap), n=1)
     suggestion = f" (did you mean {close[0]!r}?)" if close else ""
     raise HintError(f"unknown colour {text!r}{suggestion}: give #RRGGBB or a CSS colour name such as firebrick")
 

@@ -406,6 +406,13 @@ def train(cfg: TrainConfig, models_dir: Path | None = None, log=print, callbacks
     run_dir = Path(cfg.run_dir)
     models_dir = Path(models_dir or registry.user_models_dir())
     check_export(card.name, models_dir, run_dir, overwrite)
+    try:  # the loss curves (plot_losses, every epoch): say so now, not after the first epoch
+        import matplotlib  # noqa: F401
+    except ImportError:
+        from colorize_cli.errors import MissingDependencyError
+
+        raise MissingDependencyError("training draws its loss curves with matplotlib, which is not installed: "
+                                     "pip install 'colorize-cli[train]' (or pip install matplotlib)") from None
     (run_dir / "samples").mkdir(parents=True, exist_ok=True)
 
     paths = data.list_images(cfg.data_dir)

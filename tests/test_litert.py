@@ -64,13 +64,15 @@ def test_a_model_with_a_tflite_runs_on_litert_by_default_and_on_tf_when_asked():
         pipeline.Colorizer("tiny", backend="litert")  # the test model has no .tflite
 
 
-def run_without_tensorflow(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    """`colorize ARGS` in a fresh interpreter where `import tensorflow` (and keras) fails."""
-    code = ("import sys; sys.modules['tensorflow'] = None; sys.modules['keras'] = None\n"
+def run_without_tensorflow(args: list[str], cwd: Path, blocked=("tensorflow", "keras")) -> subprocess.CompletedProcess:
+    """`colorize ARGS` in a fresh interpreter where `import tensorflow` (and keras, and any other `blocked`
+    package) fails, as on the light install."""
+    code = (f"import sys; sys.modules.update(dict.fromkeys({list(blocked)!r}))\n"
             "from colorize_cli.cli import main\n"
             f"sys.argv = ['colorize'] + {args!r}\n"
             "try:\n    main()\n"
-            "finally:\n    assert 'tensorflow' not in {m.split('.')[0] for m, v in sys.modules.items() if v is not None}\n")
+            "finally:\n    loaded = {m.split('.')[0] for m, v in sys.modules.items() if v is not None}\n"
+            f"    assert not loaded & {set(blocked)!r}, loaded & {set(blocked)!r}\n")
     return subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, timeout=300)
 
 
@@ -85,6 +87,29 @@ def test_photo_video_models_and_help_work_without_tensorflow(tmp_path):
         assert result.returncode == 0, (args, result.stdout, result.stderr)
     assert cv2.imread(str(tmp_path / "photo_color.png")).shape[:2] == (128, 128)
     assert (tmp_path / "film_color.mp4").stat().st_size > 0
+
+
+def test_photo_models_and_eval_work_without_tensorflow_and_matplotlib(tmp_path):
+    """The base install has neither (matplotlib is in the [train] extra): a photo with a hint given by a CSS
+    colour name, `colorize models`, and `colorize eval` of a bundled model, which skips its plot and says
+    in one line what to install."""
+    name = bundled_with_tflite()[0].name
+    blocked = ("tensorflow", "keras", "matplotlib")
+    cv2.imwrite(str(tmp_path / "photo.png"), data.camera()[::4, ::4])
+    (tmp_path / "truth").mkdir()
+    for i, image in enumerate((data.astronaut(), data.coffee())):
+        cv2.imwrite(str(tmp_path / "truth" / f"{i}.png"), cv2.resize(image[:, :, ::-1], (96, 64), interpolation=cv2.INTER_AREA))
+    for args in (["photo.png", "-m", name, "--hint", "20,20,firebrick"], ["models"]):
+        result = run_without_tensorflow(args, tmp_path, blocked)
+        assert result.returncode == 0, (args, result.stdout, result.stderr)
+    assert cv2.imread(str(tmp_path / "photo_color.png")).shape[:2] == (128, 128)
+    result = run_without_tensorflow(["eval", "truth", "-m", name, "-o", "report"], tmp_path, blocked)
+    assert result.returncode == 0, (result.stdout, result.stderr)
+    notes = [line for line in result.stderr.splitlines() if "matplotlib" in line]
+    assert len(notes) == 1 and "skipped" in notes[0] and "pip install 'colorize-cli[train]'" in notes[0], result.stderr
+    report = tmp_path / "report"
+    assert {"metrics.json", "metrics.csv", "report.md", "grid_truth_01.png"} <= {p.name for p in report.iterdir()}
+    assert not (report / "psnr_vs_colorfulness.png").exists() and "matplotlib" in (report / "report.md").read_text()
 
 
 def test_train_without_tensorflow_says_what_to_install_in_one_line(tmp_path):
