@@ -870,6 +870,7 @@ def train_command(
     adv: Optional[float] = typer.Option(None, "--adv", help="Weight of the adversarial term (default 1)."),
     rebalance: float = typer.Option(0.0, "--rebalance", min=0.0, max=1.0, help="Weight the L1 term by colour rarity (Zhang et al.'s class rebalancing; 0.5 in the paper), so rare saturated colours are not washed out. Default 0: plain L1."),
     n_critic: Optional[int] = typer.Option(None, "--n-critic", min=1, help="Critic updates per generator update (WGAN: 5)."),
+    critic_warmup: Optional[int] = typer.Option(None, "--critic-warmup", min=0, help="WGAN: critic updates per generator update on the first 25 and every 500th (Arjovsky et al.: 100; 0: no warm-up, every update --n-critic)."),
     clip: Optional[float] = typer.Option(None, "--clip", help="WGAN weight clipping range (default 0.01)."),
     gp_weight: Optional[float] = typer.Option(None, "--gp-weight", help="WGAN-GP gradient-penalty weight (default 10)."),
     margin: Optional[float] = typer.Option(None, "--margin", help="EBGAN margin on the per-sample RMS energy (default 0.3)."),
@@ -906,7 +907,7 @@ def train_command(
         fail(f"unknown recipe {model!r}{f' (did you mean {close[0]!r}?)' if close else ''}; choose one of {', '.join(MODEL_NAMES)}", 2)
     if not data_dir.is_dir():
         fail(f"{data_dir}: not a folder; give a folder of colour photos", 2)
-    options = {"critic_steps": n_critic, "clip": clip, "gp_weight": gp_weight, "margin": margin,
+    options = {"critic_steps": n_critic, "warmup_critic_steps": critic_warmup, "clip": clip, "gp_weight": gp_weight, "margin": margin,
                "pull_away": pull_away, "label_smoothing": label_smoothing, "image_pool": image_pool, "label_flip": label_flip,
                "minibatch_disc": minibatch_disc or None}
     check_objective_options(model, objective, options)
@@ -939,6 +940,7 @@ def train_command(
 
 OPTION_OBJECTIVES = {  # objectives each objective-specific training option changes anything for
     "critic_steps": ("--n-critic", {"gan", "lsgan", "ebgan", "wgan", "wgan-gp"}),
+    "warmup_critic_steps": ("--critic-warmup", {"wgan", "wgan-gp"}),
     "clip": ("--clip", {"gan", "lsgan", "ebgan", "wgan", "wgan-gp"}),
     "gp_weight": ("--gp-weight", {"gan", "lsgan", "ebgan", "wgan", "wgan-gp"}),
     "margin": ("--margin", {"ebgan"}),
