@@ -185,8 +185,9 @@ def main(argv=None):
     for name in args.names or ZOO:
         card_path = args.models_dir / f"{name}.json"
         if card_path.exists() and not args.force:
-            steps = registry.ModelCard.from_file(card_path).training.get("steps")
-            if steps == ZOO[name]["steps"]:
+            made = registry.ModelCard.from_file(card_path).training
+            same_run = Path(made.get("run", "")).resolve() == (ROOT / ZOO[name]["run"]).resolve()
+            if same_run and made.get("steps") == ZOO[name]["steps"]:  # exported from this recipe's finished run
                 print(f"== {name}: already trained and exported ({card_path}); --force to redo", flush=True)
                 continue
         print(f"== {name}", flush=True)
