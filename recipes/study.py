@@ -341,7 +341,8 @@ def report(part: Part, args) -> None:
               f"width {recipe['width']}, discriminator width {recipe['d_width']}, seed {recipe['seed']}")
     lines = [f"## {part.title}", "", f"Budget: {budget}" + (
         "; from the L1-pretrained semantic generator `semantic-l1` (6000 steps of L1 regression on the frozen encoder), "
-        "each objective at half its recipe's learning rate, EBGAN with the pull-away term (0.1)." if part.name == "semantic" else "."), ""]
+        "each objective at half its recipe's learning rate, EBGAN with the pull-away term (0.1), the Wasserstein critics "
+        "width 16 and WGAN without Arjovsky's 100-update warm-up (width 32 with the warm-up would take hours per run here)." if part.name == "semantic" else "."), ""]
     if missing:
         lines += [f"**Not trained yet:** {', '.join(missing)} (the CPU budget of the session that wrote this page ran out; "
                   f"`make study` resumes them and rewrites this page).", ""]
