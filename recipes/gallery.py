@@ -64,8 +64,14 @@ def models_strip(height: int = 150):
         truth = getattr(data, name)()[:, :, ::-1].copy()
         photos.append((name, colorspace.from_float(colorspace.bgr_to_gray_lab(truth), np.uint8), truth))
 
-    def cell(image, text):
-        return label(cv2.resize(image, (round(image.shape[1] * height / image.shape[0]), height), interpolation=cv2.INTER_AREA), text)
+    width = height * 4 // 3
+
+    def cell(image, text):  # centre-cropped to 4:3 so that every row lines up
+        h, w = image.shape[:2]
+        ch, cw = min(h, w * 3 // 4), min(w, h * 4 // 3)
+        top, left = (h - ch) // 2, (w - cw) // 2
+        crop = image[top:top + ch, left:left + cw]
+        return label(cv2.resize(crop, (width, height), interpolation=cv2.INTER_AREA), text)
 
     rows = []
     for name, gray, truth in photos:

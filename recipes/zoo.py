@@ -8,8 +8,12 @@ has its saturation chosen on the training split's validation photos (`recipes/va
 one rule for every model) and, when the held-out eval folders exist, its metrics recorded on its card.
 The eval sets are measured, never trained on or used to choose anything here.
 
-`ebgan` is the comparison study's `L1 = 100` run (recipes/study.py), on the study's small budget; `wgan`
-starts from the study's run; `gan`, `colorful` and `wgan` were trained longer, sources balanced.
+`lsgan` (the default) is semantic-l1 (L1 regression on the frozen ImageNet encoder) plus a 1000-step LSGAN
+phase; `gan`, `ebgan` and `wgan` are part two of the study (recipes/study.py): semantic-l1 fine-tuned 500 steps
+by each objective, each bundled after beating the from-scratch model of its name under the selection rule.
+`wgan-gp` (the study's 500-step WGAN-GP + L1 from scratch) and `colorful` (1000 + 1500 balanced steps from
+scratch) are still from scratch; the zoo can no longer retrain those two from their recipes' run folders
+where those are gone (their cards record how they were made).
 """
 
 from __future__ import annotations
