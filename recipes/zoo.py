@@ -12,8 +12,8 @@ The eval sets are measured, never trained on or used to choose anything here.
 phase; `gan`, `ebgan` and `wgan` are part two of the study (recipes/study.py): semantic-l1 fine-tuned 500 steps
 by each objective, each bundled after beating the from-scratch model of its name under the selection rule.
 `wgan-gp` (the study's 500-step WGAN-GP + L1 from scratch) and `colorful` (1000 + 1500 balanced steps from
-scratch) are still from scratch; the zoo can no longer retrain those two from their recipes' run folders
-where those are gone (their cards record how they were made).
+scratch) are still from scratch; their run folders are not kept, so `recipes/zoo.py colorful` or `wgan-gp`
+retrains them (their cards record how they were made).
 """
 
 from __future__ import annotations
