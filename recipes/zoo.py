@@ -9,11 +9,11 @@ one rule for every model) and, when the held-out eval folders exist, its metrics
 The eval sets are measured, never trained on or used to choose anything here.
 
 `lsgan` (the default) is semantic-l1 (L1 regression on the frozen ImageNet encoder) plus a 1000-step LSGAN
-phase; `gan`, `ebgan` and `wgan` are part two of the study (recipes/study.py): semantic-l1 fine-tuned 500 steps
-by each objective, each bundled after beating the from-scratch model of its name under the selection rule.
-`wgan-gp` (the study's 500-step WGAN-GP + L1 from scratch) and `colorful` (1000 + 1500 balanced steps from
-scratch) are still from scratch; their run folders are not kept, so `recipes/zoo.py colorful` or `wgan-gp`
-retrains them (their cards record how they were made).
+phase; `gan`, `ebgan`, `wgan` and `wgan-gp` are part two of the study (recipes/study.py): semantic-l1
+fine-tuned 500 steps by each objective, each bundled after beating the from-scratch model of its name under
+the selection rule. `colorful` keeps Zhang et al.'s architecture from scratch (1000 + 1500 balanced steps),
+then 500 steps of class-rebalanced L1. Stages are chained through BASES (trained first, exported to
+runs/zoo/models); run folders that are gone are retrained.
 """
 
 from __future__ import annotations
@@ -47,6 +47,9 @@ BASES = {
                         **SEMANTIC, run="runs/semantic-l1"),
     # colorful's first stage: the small budget (twice the steps: it has no critic to train)
     "colorful-base": dict(model="colorful", **{**SMALL, "steps": 1000}, run="runs/zoo/colorful"),
+    # colorful's second stage: 1500 steps at half the learning rate, every source drawn equally often
+    "colorful-bal": dict(model="colorful", **{**SMALL, "steps": 1500}, lr=5e-4, balance=True, base="colorful-base",
+                         run="runs/zoo/colorful-bal"),
     # wgan's first stage: the study's WGAN + L1 run
     "wgan-base": dict(model="wgan", **SMALL, run="runs/study/wgan-l1"),
 }
@@ -109,10 +112,11 @@ ZOO = {
                       "where the L1 stage has +1.96, and the previous from-scratch default +1.61 dB (interpolated at 65 %)"),
                   description="ImageNet MobileNetV2 encoder (frozen, from TensorFlow's int8 TFLite) + U-Net decoder at "
                               "192 px; NoGAN: L1 pretraining, then least-squares GAN + 100*L1 with a PatchGAN"),
-    # colorful-base fine-tuned for 1500 steps at half its learning rate, every source drawn equally often
-    "colorful": dict(model="colorful", **{**SMALL, "steps": 1500}, lr=5e-4, balance=True, base="colorful-base",
-                     run="runs/zoo/colorful-bal",
-                     selection=won_over("its 1000-step first stage", (0.52, 61), (0.16, 61))),
+    # colorful-bal fine-tuned 500 steps with class-rebalanced L1 (Zhang et al.'s colour-rarity weights, strength 0.5):
+    # the saturation-keeping loss; the 1500-step stage alone kept under half the truth's colour held out
+    "colorful": dict(model="colorful", **SMALL, lr=5e-4, balance=True, rebalance=0.5, base="colorful-bal",
+                     run="runs/zoo/colorful-rebal", tflite={"int8": True, "float16": True},
+                     selection=won_over("the previous colorful (its 1500-step balanced stage)", (0.38, 66), (0.18, 66))),
     # the study's part two: semantic-l1 fine-tuned by each objective (recipes/study.py, docs/study.md); each replaced
     # the from-scratch model of its name only after winning under the selection rule on the validation photos
     "gan": dict(**semantic_finetune("gan"), tflite=SEMANTIC_TFLITE,
@@ -142,9 +146,16 @@ def config(name: str, recipe: dict, data_dir: Path, export_name: str | None = No
                              **fields)
 
 
+def train_base(recipe: dict, data_dir: Path) -> None:
+    """Train (or resume, or re-export: cheap when finished) the stages `recipe` starts from, first stage first."""
+    if "base" in recipe:
+        base = BASES[recipe["base"]]
+        train_base(base, data_dir)
+        train.train(config(recipe["base"], base, data_dir), models_dir=BASE_MODELS, overwrite=True)
+
+
 def train_and_export(name: str, recipe: dict, data_dir: Path, models_dir: Path, eval_dirs: list[Path]) -> Path:
-    if "base" in recipe:  # its first stage (resumed or re-exported if already trained: cheap)
-        train.train(config(recipe["base"], BASES[recipe["base"]], data_dir), models_dir=BASE_MODELS, overwrite=True)
+    train_base(recipe, data_dir)
     # overwrite: the zoo re-exports its own models into models/ (main() decides what to redo, see --force)
     card_path = train.train(config(name, recipe, data_dir), models_dir=models_dir, overwrite=True)
     card = registry.ModelCard.from_file(card_path)
