@@ -130,7 +130,8 @@ def build_tables_in_background() -> None:
     global _tables_thread
     if _tables_thread is None:
         _tables_thread = threading.Thread(target=cv2.cvtColor, args=(np.zeros((1, 1, 3), np.float32), cv2.COLOR_Lab2BGR),
-                                          name="opencv-lab-tables", daemon=True)
+                                          name="opencv-lab-tables")  # not a daemon: one killed inside
+        # OpenCV at interpreter exit aborts the process (exit 134 when nothing was colorized); exit waits ~90 ms
         _tables_thread.start()
 
 

@@ -214,3 +214,12 @@ def test_outputs_get_ordinary_file_permissions(photo):
     os.umask(umask)
     assert invoke(photo, "-m", "tiny").exit_code == 0
     assert os.stat(photo.with_name("x_color.jpg")).st_mode & 0o777 == 0o666 & ~umask  # as open() would make it, not 0600
+
+
+def test_a_lone_bad_file_exits_1_in_a_real_process(tmp_path):
+    """A fresh process whose only input fails exits 1 (it once aborted with 134 in native teardown)."""
+    bad = tmp_path / "notes.jpg"
+    bad.write_text("not a photo")
+    result = subprocess.run([sys.executable, "-m", "colorize_cli", str(bad)], capture_output=True, text=True)
+    assert result.returncode == 1, result.stderr[-500:]
+    assert "notes.jpg" in result.stdout + result.stderr
