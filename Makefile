@@ -27,9 +27,9 @@ $(INSTALLED): pyproject.toml
 
 install: $(INSTALLED)
 
-$(SAMPLE): | $(BASE)
-	mkdir -p $(dir $@)
-	$(PY) -c "import cv2, skimage.data; cv2.imwrite('$@', skimage.data.camera())"
+# the sample is committed (scikit-image's true black-and-white `camera`); restored if deleted
+$(SAMPLE):
+	git checkout -- $@
 
 demo: $(BASE) $(SAMPLE)
 	$(VENV)/bin/colorize $(SAMPLE) --overwrite

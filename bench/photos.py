@@ -130,7 +130,7 @@ def main(argv=None):
     if not args.skip_cold_start:
         coldstart.report(args.model, 5)
 
-    names = [n for n, c in sorted(registry.list_models().items()) if c.has_weights] if args.all_models else [args.model]
+    names = [n for n, c in sorted(registry.list_models().items()) if c.runnable] if args.all_models else [args.model]
     print("## Model only: the network alone, images/s (CPU ms per image, all threads)\n")
     print("| model | LiteRT file | TF batch 1 | TF batch 8 | LiteRT batch 1 | LiteRT batch 8 (one at a time) | TF / LiteRT CPU per image, batch 8 |")
     print("|---|---|---|---|---|---|---|")

@@ -709,13 +709,15 @@ def models_command():
         if listing.origin == "recipe" or path is None:
             where = "no weights here"
         else:
-            where = f"{short_path(path)} on {runs_on}" if card.has_weights else f"{short_path(path)} is missing"
+            where = f"{short_path(path)} on {runs_on}" if path.is_file() else f"{short_path(path)} is missing"
+            if card.weights and not card.has_weights and path.is_file():
+                where += f" (no {card.weights} in this install: Keras weights are in the source checkout)"
         hidden = f"; hides {', '.join(map(short_path, listing.hides))}" if listing.hides else ""
         out.print(f"  {listing.name} ({listing.origin}): {where}{hidden}", soft_wrap=True, markup=False)
     out.print("[bold]Licences[/bold]: the code is MIT. Trained weights carry the terms of the photos they were trained on:")
     by_terms: dict[str, list[str]] = {}
     for listing in listings:
-        if listing.card.has_weights:
+        if listing.card.runnable:
             by_terms.setdefault(data_terms(listing.card), []).append(listing.name)
     for terms, names in by_terms.items():
         out.print(Padding(Text(f"{', '.join(names)}: {terms}"), (0, 0, 0, 2)))
@@ -785,7 +787,7 @@ def eval_command(
         if not folder.is_dir():
             fail(f"{folder}: not a folder; give folders of photos", 2)
     try:
-        names = [n for n, c in sorted(registry.list_models().items()) if c.has_weights] if models == ["all"] else models
+        names = [n for n, c in sorted(registry.list_models().items()) if c.runnable] if models == ["all"] else models
         from colorize_cli.pipeline import Colorizer
 
         colorizers = [Colorizer(name) for name in names]

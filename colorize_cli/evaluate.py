@@ -103,17 +103,14 @@ def ab_error_auc(output_lab: np.ndarray, truth_lab: np.ndarray, max_threshold: i
 def score(output: np.ndarray, truth: np.ndarray | None, full: bool = True) -> dict:
     """All metrics for one 8-bit BGR output against its 8-bit BGR truth (or colourfulness only);
     `full=False`: only what model selection needs (PSNR and colourfulness), several times faster."""
-    from skimage.color import deltaE_ciede2000
-    from skimage.metrics import structural_similarity
-
     row = {"colorfulness": metrics.colorfulness(output)}
     if truth is None:
         return row
     if not full:
         return {**row, "psnr": metrics.psnr(output, truth), "truth_colorfulness": metrics.colorfulness(truth)}
     out_lab, truth_lab = colorspace.bgr_to_lab(output), colorspace.bgr_to_lab(truth)
-    row.update(psnr=metrics.psnr(output, truth), ssim=float(structural_similarity(output, truth, channel_axis=2, data_range=255)),
-               delta_e=float(deltaE_ciede2000(truth_lab, out_lab).mean()), auc=ab_error_auc(out_lab, truth_lab),
+    row.update(psnr=metrics.psnr(output, truth), ssim=metrics.ssim(output, truth),
+               delta_e=float(metrics.ciede2000(truth_lab, out_lab).mean()), auc=ab_error_auc(out_lab, truth_lab),
                truth_colorfulness=metrics.colorfulness(truth))
     return row
 

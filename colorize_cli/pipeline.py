@@ -166,8 +166,8 @@ def choose_backend(model: str, backend: str = "auto") -> tuple[str, tuple | None
     """("litert", (card, .tflite path)) or ("tf", None) for a model name or file.
 
     auto: a .tflite path, or a registered model whose card names a .tflite converted from its current
-    .keras, runs on LiteRT, unless TensorFlow is installed and sees a GPU (then the .keras on the GPU is
-    faster); a .keras path (the user's own file) runs on TensorFlow."""
+    .keras, runs on LiteRT, unless TensorFlow is installed and sees a GPU and the model's .keras is here
+    (then the .keras on the GPU is faster); a .keras path (the user's own file) runs on TensorFlow."""
     from colorize_cli.errors import ColorizeError
 
     if backend not in BACKENDS:
@@ -184,7 +184,8 @@ def choose_backend(model: str, backend: str = "auto") -> tuple[str, tuple | None
         return "litert", tflite
     from colorize_cli import litert
 
-    if tflite is not None and litert.available() and not tensorflow_sees_gpu():
+    # a model installed as .tflite only (the light wheel) runs on LiteRT even beside a GPU: there is no .keras
+    if tflite is not None and litert.available() and (not tflite[0].has_weights or not tensorflow_sees_gpu()):
         return "litert", tflite
     return "tf", None
 

@@ -88,6 +88,12 @@ class ModelCard:
         return self.tflite.get("keras_sha256") in (None, self.sha256) or not self.has_weights
 
     @property
+    def runnable(self) -> bool:
+        """Can `colorize -m NAME` run it here: its .keras, or a current .tflite (a light install ships
+        the bundled models as .tflite only: the .keras files stay in the source checkout's models/)."""
+        return self.has_weights or (self.has_tflite and self.tflite_is_current)
+
+    @property
     def norm(self) -> Normalization:
         return Normalization(**self.normalization)
 
@@ -271,6 +277,10 @@ def resolve(model: str) -> tuple[ModelCard, Path]:
         _check_sha256(card, as_path)
         return card, as_path
     card = get_card(model)
+    if not card.has_weights and card.has_tflite:  # a pip-installed wheel: LiteRT only, by design (install size)
+        raise ColorizeError(f"model {model!r} is installed as {card.tflite_path.name} (LiteRT) only: its Keras weights "
+                            f"{card.weights or model + '.keras'} (for --backend tf, train --init, export) are in the source "
+                            f"repository's models/; install from a clone with `pip install -e '.[train]'` or pass that .keras path")
     if not card.has_weights:
         raise ColorizeError(f"model {model!r} has no trained weights here; train it with "
                             f"`colorize train DATA --model {model}` or pick one marked in `colorize models`")

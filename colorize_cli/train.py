@@ -315,6 +315,11 @@ class Checkpoint:
                                 f"({str(exc).splitlines()[0]}); use a new --run folder or the run's original settings") from None
         return True
 
+    @property
+    def saved_wall_time(self) -> float:
+        """Seconds of training up to the checkpoint restored (0 before any)."""
+        return self._base
+
     def wall_time(self) -> float:
         """Seconds of training in this run so far, over all sessions up to the last checkpoint plus this one."""
         return self._base + time.time() - self._session_start
@@ -359,8 +364,8 @@ def export_run(run_dir: Path, name: str | None = None, models_dir: Path | None =
     checkpoint = Checkpoint(model, run_dir)
     if not checkpoint.restore():
         raise ColorizeError(f"{run_dir}: no checkpoint yet; let training run until the first one is saved")
-    card.training = {"data": cfg.data_dir, "image_size": card.input_size, "batch_size": cfg.batch_size,
-                     "steps": int(model.g_optimizer.iterations.numpy()), "seed": cfg.seed, "run": str(run_dir)}
+    # the wall time is the run's up to its last checkpoint; the hardware is this machine's (runs are exported where they train)
+    card.training = training_record(cfg, card, run_dir, int(model.g_optimizer.iterations.numpy()), checkpoint.saved_wall_time)
     return export_generator(model.generator, card, models_dir)
 
 
@@ -485,17 +490,21 @@ def train(cfg: TrainConfig, models_dir: Path | None = None, log=print, callbacks
         for callback in all_callbacks:
             if hasattr(callback, "close"):
                 callback.close()
-    wall = checkpoint.wall_time()
-
-    card.training = {
-        "data": str(cfg.data_dir), "images": n_photos, "image_size": card.input_size, "batch_size": cfg.batch_size,
-        "steps": step, "wall_time_s": round(wall), "hardware": hardware(), "seed": cfg.seed,
-        "run": str(run_dir),  # lets a resumed or continued run re-export its own model (see check_export)
-    }
-    if cfg.balance:
-        card.training["balanced_sources"] = True
-    if cfg.init_from:
-        card.training["initialised_from"] = cfg.init_from
-    if cfg.rebalance:
-        card.training["l1_rebalanced"] = cfg.rebalance
+    card.training = training_record(cfg, card, run_dir, step, checkpoint.wall_time(), images=n_photos)
     return export_generator(model.generator, card, models_dir)
+
+
+def training_record(cfg: TrainConfig, card, run_dir: Path, steps: int, wall_s: float, images: int | None = None) -> dict:
+    """The card's `training`: how the weights were made, the same whether the run ended here or is
+    exported later (`colorize export RUN`)."""
+    record = {"data": str(cfg.data_dir), **({"images": images} if images is not None else {}),
+              "image_size": card.input_size, "batch_size": cfg.batch_size, "steps": steps,
+              "wall_time_s": round(wall_s), "hardware": hardware(), "seed": cfg.seed,
+              "run": str(run_dir)}  # lets a resumed or continued run re-export its own model (see check_export)
+    if cfg.balance:
+        record["balanced_sources"] = True
+    if cfg.init_from:
+        record["initialised_from"] = cfg.init_from
+    if cfg.rebalance:
+        record["l1_rebalanced"] = cfg.rebalance
+    return record

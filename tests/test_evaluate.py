@@ -19,6 +19,29 @@ def test_identical_images_score_perfectly():
     assert row["colorfulness"] == row["truth_colorfulness"]
 
 
+def test_ssim_and_ciede2000_equal_scikit_images():
+    """The base install computes them itself (no scikit-image): the numbers must stay those of the
+    reference implementations every earlier report used."""
+    from skimage.color import deltaE_ciede2000
+    from skimage.metrics import structural_similarity
+
+    rng = np.random.default_rng(0)
+    truth = data.astronaut()[::2, ::2, ::-1].copy()
+    output = np.clip(truth.astype(int) + rng.integers(-40, 40, truth.shape), 0, 255).astype(np.uint8)
+    assert metrics.ssim(output, truth) == pytest.approx(structural_similarity(output, truth, channel_axis=2, data_range=255), abs=1e-9)
+    gray = data.camera()[:101, :77]
+    assert metrics.ssim(gray // 2, gray) == pytest.approx(structural_similarity(gray // 2, gray, data_range=255), abs=1e-9)
+    # random colours over the whole Lab gamut, with neutral ones (zero chroma) on either side, and hue wraps
+    lab1 = rng.uniform([0, -128, -128], [100, 127, 127], (20000, 3))
+    lab2 = rng.uniform([0, -128, -128], [100, 127, 127], (20000, 3))
+    lab1[:500, 1:], lab2[500:1000, 1:] = 0, 0
+    np.testing.assert_allclose(metrics.ciede2000(lab1, lab2), deltaE_ciede2000(lab1, lab2), atol=1e-9)
+    # Sharma, Wu & Dalal (2005), Table 1: pairs 1, 7 and 17 of the published test data
+    pairs = np.array([[[50, 2.6772, -79.7751], [50, 0, -82.7485]], [[50, 0, 0], [50, -1, 2]],
+                      [[50, 2.5, 0], [73, 25, -18]]])
+    np.testing.assert_allclose(metrics.ciede2000(pairs[:, 0], pairs[:, 1]), [2.0425, 2.3669, 27.1492], atol=1e-4)
+
+
 def test_auc_of_a_uniform_ab_shift_by_hand():
     truth = np.zeros((4, 4, 3), np.float32)
     truth[..., 0] = 50

@@ -64,11 +64,15 @@ def test_a_model_with_a_tflite_runs_on_litert_by_default_and_on_tf_when_asked():
         pipeline.Colorizer("tiny", backend="litert")  # the test model has no .tflite
 
 
-def run_without_tensorflow(args: list[str], cwd: Path, blocked=("tensorflow", "keras")) -> subprocess.CompletedProcess:
-    """`colorize ARGS` in a fresh interpreter where `import tensorflow` (and keras, and any other `blocked`
-    package) fails, as on the light install."""
+def run_without_tensorflow(args: list[str], cwd: Path, blocked=("tensorflow", "keras", "skimage"),
+                           bundled: Path | None = None) -> subprocess.CompletedProcess:
+    """`colorize ARGS` in a fresh interpreter where `import tensorflow` (and keras, scikit-image, any other
+    `blocked` package) fails, as on the light install; `bundled`: the folder that stands for the installed package's
+    bundled models."""
     code = (f"import sys; sys.modules.update(dict.fromkeys({list(blocked)!r}))\n"
-            "from colorize_cli.cli import main\n"
+            + (f"from colorize_cli import registry; registry.BUNDLED_DIRS[:] = [registry.Path({str(bundled)!r})]\n"
+               if bundled else "")
+            + "from colorize_cli.cli import main\n"
             f"sys.argv = ['colorize'] + {args!r}\n"
             "try:\n    main()\n"
             "finally:\n    loaded = {m.split('.')[0] for m, v in sys.modules.items() if v is not None}\n"
@@ -90,11 +94,11 @@ def test_photo_video_models_and_help_work_without_tensorflow(tmp_path):
 
 
 def test_photo_models_and_eval_work_without_tensorflow_and_matplotlib(tmp_path):
-    """The base install has neither (matplotlib is in the [train] extra): a photo with a hint given by a CSS
+    """The base install has none of these (matplotlib is in the [train] extra, scikit-image in [test]): a photo with a hint given by a CSS
     colour name, `colorize models`, and `colorize eval` of a bundled model, which skips its plot and says
     in one line what to install."""
     name = bundled_with_tflite()[0].name
-    blocked = ("tensorflow", "keras", "matplotlib")
+    blocked = ("tensorflow", "keras", "skimage", "matplotlib")
     cv2.imwrite(str(tmp_path / "photo.png"), data.camera()[::4, ::4])
     (tmp_path / "truth").mkdir()
     for i, image in enumerate((data.astronaut(), data.coffee())):
@@ -110,6 +114,45 @@ def test_photo_models_and_eval_work_without_tensorflow_and_matplotlib(tmp_path):
     report = tmp_path / "report"
     assert {"metrics.json", "metrics.csv", "report.md", "grid_truth_01.png"} <= {p.name for p in report.iterdir()}
     assert not (report / "psnr_vs_colorfulness.png").exists() and "matplotlib" in (report / "report.md").read_text()
+
+
+def wheel_models(folder: Path, names=(registry.DEFAULT_MODEL,)) -> Path:
+    """What `pip install .` puts in the package's bundled_models (pyproject's package-data): each bundled
+    model's card and .tflite, not its .keras."""
+    folder.mkdir()
+    for name in names:
+        card = registry.get_card(name)
+        for path in (card.path, card.tflite_path):
+            shutil.copy(path, folder)
+    return folder
+
+
+def test_the_light_install_runs_bundled_models_from_their_tflite_and_says_where_the_keras_is(tmp_path):
+    bundled = wheel_models(tmp_path / "bundled_models")
+    card = registry.get_card(registry.DEFAULT_MODEL)
+    cv2.imwrite(str(tmp_path / "photo.png"), data.camera()[::4, ::4])
+    result = run_without_tensorflow(["photo.png"], tmp_path, bundled=bundled)
+    assert result.returncode == 0, (result.stdout, result.stderr)
+    assert cv2.imread(str(tmp_path / "photo_color.png")).shape[:2] == (128, 128)
+    listing = run_without_tensorflow(["models"], tmp_path, bundled=bundled)
+    assert listing.returncode == 0, listing.stderr
+    line = next(line for line in listing.stdout.splitlines() if line.strip().startswith(f"{card.name} (bundled)"))
+    assert "LiteRT" in line and f"no {card.weights} in this install" in line, listing.stdout
+    # the Keras path needs the .keras: one line that says where it is and how to get it
+    result = run_without_tensorflow(["photo.png", "--backend", "tf", "-o", "tf.png"], tmp_path, bundled=bundled)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 1 and len(lines) == 1, result.stderr
+    assert card.weights in lines[0] and "pip install -e '.[train]'" in lines[0], lines[0]
+    assert not (tmp_path / "tf.png").exists()
+
+
+def test_a_model_without_its_keras_runs_on_litert_even_where_tensorflow_sees_a_gpu(tmp_path, monkeypatch):
+    name = registry.DEFAULT_MODEL
+    monkeypatch.setattr(pipeline, "tensorflow_sees_gpu", lambda: True)
+    assert pipeline.choose_backend(name)[0] == "tf"  # the source checkout has the .keras: the GPU runs it
+    monkeypatch.setattr(registry, "BUNDLED_DIRS", [wheel_models(tmp_path / "bundled_models")])
+    assert pipeline.choose_backend(name)[0] == "litert"
+    assert registry.get_card(name).runnable and not registry.get_card(name).has_weights
 
 
 def test_train_without_tensorflow_says_what_to_install_in_one_line(tmp_path):

@@ -65,6 +65,14 @@ def test_train_command_exports_a_usable_model(tmp_path, monkeypatch):
     assert list((run / "samples").glob("epoch_*.png"))
     card = registry.get_card("mini")
     assert card.has_weights and card.objective == "lsgan" and card.training["steps"] == 4
+    assert card.training["wall_time_s"] >= 0 and card.training["hardware"]
+    # exporting the run again (e.g. under another name) records the same training facts
+    again = runner.invoke(app, ["export", str(run), "--name", "mini-again"], catch_exceptions=False)
+    assert again.exit_code == 0, again.output
+    record = registry.get_card("mini-again").training
+    same = lambda training: {k: v for k, v in training.items() if k not in ("wall_time_s", "images")}  # noqa: E731
+    assert same(record) == same(card.training)
+    assert 0 <= record["wall_time_s"] <= card.training["wall_time_s"] + 1
     out = runner.invoke(app, [str(photos / "p00.jpg"), "-m", "mini", "-o", str(tmp_path / "c.jpg")], catch_exceptions=False)
     assert out.exit_code == 0 and cv2.imread(str(tmp_path / "c.jpg")).shape == (40, 40, 3)
 
