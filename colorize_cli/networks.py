@@ -15,12 +15,21 @@ layers = keras.layers
 
 BN_EPSILON = 1e-5  # the reference implementations use 1e-5, Keras defaults to 1e-3
 BN_MOMENTUM = 0.9
-INIT = keras.initializers.RandomNormal(mean=0.0, stddev=0.02)  # DCGAN / pix2pix init
-GAMMA_INIT = keras.initializers.RandomNormal(mean=1.0, stddev=0.02)
+
+
+# A new initializer per layer: a Keras 3 initializer fixes its seed when it is made, so one shared instance
+# would give every layer of the same kernel shape the same starting weights, drawn from a seed taken at
+# import (before `--seed`). Made at build time, each draws its seed from the seeded `random` module.
+def normal_init():
+    return keras.initializers.RandomNormal(mean=0.0, stddev=0.02)  # DCGAN / pix2pix init
+
+
+def gamma_init():
+    return keras.initializers.RandomNormal(mean=1.0, stddev=0.02)
 
 
 def _bn(name: str):
-    return layers.BatchNormalization(epsilon=BN_EPSILON, momentum=BN_MOMENTUM, gamma_initializer=GAMMA_INIT, name=name)
+    return layers.BatchNormalization(epsilon=BN_EPSILON, momentum=BN_MOMENTUM, gamma_initializer=gamma_init(), name=name)
 
 
 def _depth_for(input_size: int) -> int:
@@ -45,7 +54,7 @@ def unet_generator(input_size: int = 256, width: int = 64, dropout: float = 0.5,
     x = inputs
     skips = []
     for i, ch in enumerate(channels):
-        x = layers.Conv2D(ch, 4, strides=2, padding="same", use_bias=False, kernel_initializer=INIT, name=f"enc{i + 1}")(x)
+        x = layers.Conv2D(ch, 4, strides=2, padding="same", use_bias=False, kernel_initializer=normal_init(), name=f"enc{i + 1}")(x)
         # no norm on the first layer (pix2pix) nor on the 1x1 bottleneck, where batch statistics
         # of a single pixel would zero the activations at batch size 1
         if 0 < i < depth - 1:
@@ -53,13 +62,13 @@ def unet_generator(input_size: int = 256, width: int = 64, dropout: float = 0.5,
         x = layers.LeakyReLU(0.2, name=f"enc{i + 1}_act")(x)
         skips.append(x)
     for i, ch in enumerate(reversed(channels[:-1])):
-        x = layers.Conv2DTranspose(ch, 4, strides=2, padding="same", use_bias=False, kernel_initializer=INIT, name=f"dec{i + 1}")(x)
+        x = layers.Conv2DTranspose(ch, 4, strides=2, padding="same", use_bias=False, kernel_initializer=normal_init(), name=f"dec{i + 1}")(x)
         x = _bn(f"dec{i + 1}_bn")(x)
         if i < 3 and dropout > 0:
             x = layers.Dropout(dropout, name=f"dec{i + 1}_drop")(x)
         x = layers.ReLU(name=f"dec{i + 1}_act")(x)
         x = layers.Concatenate(name=f"dec{i + 1}_skip")([x, skips[depth - 2 - i]])
-    x = layers.Conv2DTranspose(2, 4, strides=2, padding="same", kernel_initializer=INIT, name="out")(x)
+    x = layers.Conv2DTranspose(2, 4, strides=2, padding="same", kernel_initializer=normal_init(), name="out")(x)
     outputs = layers.Activation("tanh", name="ab", dtype="float32")(x)
     return keras.Model(inputs, outputs, name=name)
 
@@ -129,14 +138,14 @@ def patch_discriminator(input_size: int = 256, width: int = 64, norm: str | None
         if stride == 1:
             x = layers.ZeroPadding2D(1, name=f"c{i}_pad")(x)
         x = layers.Conv2D(ch, 4, strides=stride, padding="same" if stride == 2 else "valid",
-                          use_bias=(i == 1 or norm is None), kernel_initializer=INIT, name=f"c{i}")(x)
+                          use_bias=(i == 1 or norm is None), kernel_initializer=normal_init(), name=f"c{i}")(x)
         if i > 1:
             x = normalize(x, f"c{i}")
         x = layers.LeakyReLU(0.2, name=f"c{i}_act")(x)
         if minibatch_stddev and i == 3:
             x = MinibatchStdDev(name="minibatch_stddev")(x)
     x = layers.ZeroPadding2D(1, name="c5_pad")(x)
-    outputs = layers.Conv2D(1, 4, padding="valid", kernel_initializer=INIT, name="score", dtype="float32")(x)
+    outputs = layers.Conv2D(1, 4, padding="valid", kernel_initializer=normal_init(), name="score", dtype="float32")(x)
     return keras.Model([l_in, ab_in], outputs, name=name)
 
 
@@ -148,16 +157,16 @@ def energy_discriminator(input_size: int = 256, width: int = 64, conditional: bo
     ab_in = keras.Input((input_size, input_size, 2), name="ab")
     x = layers.Concatenate(name="l_ab")([l_in, ab_in]) if conditional else ab_in
     for i, ch in enumerate([width, 2 * width, 4 * width, 8 * width], start=1):
-        x = layers.Conv2D(ch, 4, strides=2, padding="same", use_bias=(i == 1), kernel_initializer=INIT, name=f"enc{i}")(x)
+        x = layers.Conv2D(ch, 4, strides=2, padding="same", use_bias=(i == 1), kernel_initializer=normal_init(), name=f"enc{i}")(x)
         if i > 1:
             x = _bn(f"enc{i}_bn")(x)
         x = layers.LeakyReLU(0.2, name=f"enc{i}_act")(x)
     embedding = x
     for i, ch in enumerate([4 * width, 2 * width, width], start=1):
-        x = layers.Conv2DTranspose(ch, 4, strides=2, padding="same", use_bias=False, kernel_initializer=INIT, name=f"dec{i}")(x)
+        x = layers.Conv2DTranspose(ch, 4, strides=2, padding="same", use_bias=False, kernel_initializer=normal_init(), name=f"dec{i}")(x)
         x = _bn(f"dec{i}_bn")(x)
         x = layers.LeakyReLU(0.2, name=f"dec{i}_act")(x)
-    x = layers.Conv2DTranspose(2, 4, strides=2, padding="same", kernel_initializer=INIT, name="dec_out")(x)
+    x = layers.Conv2DTranspose(2, 4, strides=2, padding="same", kernel_initializer=normal_init(), name="dec_out")(x)
     reconstruction = layers.Activation("tanh", name="reconstruction", dtype="float32")(x)
     return keras.Model([l_in, ab_in], [reconstruction, embedding], name=name)
 

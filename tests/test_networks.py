@@ -52,3 +52,24 @@ def test_unet_weights_run_at_a_larger_input_with_the_same_levels():
     assert tuple(large(x).shape) == (1, 64, 64, 2)
     with pytest.raises(ValueError, match="2..5 levels"):
         networks.unet_generator(32, 4, levels=6)
+
+
+def test_initial_weights_follow_the_seed_and_differ_between_layers():
+    """`train --seed` decides the starting weights, and layers of the same shape do not start alike
+    (a shared Keras initializer would give them one draw, seeded at import)."""
+    import itertools
+
+    from colorize_cli._keras import keras
+
+    def build(seed):
+        keras.utils.set_random_seed(seed)
+        generator = networks.build_generator("unet", input_size=64, width=4)
+        return {w.path: np.asarray(w) for w in generator.weights if w.path.endswith(("kernel", "gamma"))}
+
+    first, again, other = build(1), build(1), build(2)
+    assert all(np.array_equal(first[k], again[k]) for k in first)
+    assert not any(np.array_equal(first[k], other[k]) for k in first)
+    alike = [(a, b) for a, b in itertools.combinations(first, 2)
+             if first[a].shape == first[b].shape and np.array_equal(first[a], first[b])]
+    assert sum(first[a].shape == first[b].shape for a, b in itertools.combinations(first, 2)) > 10  # there were candidates
+    assert alike == []

@@ -218,12 +218,10 @@ def test_killed_worker_every_photo_written_once_no_partial_files(local_ray, tmp_
 
 # -- training on two workers ------------------------------------------------------------------------------
 
-# Workers and the reference run start the real command line. Python's `random` is seeded before the package
-# is imported because networks.py's module-level initializers (INIT, GAMMA_INIT) draw their seeds when it is
-# imported: without it two processes given the same --seed start from different BatchNorm gammas (and U-Net
-# kernels). The workers agree regardless (MultiWorkerMirroredStrategy broadcasts the chief's values); the
-# reference needs the same start.
-CLI = ("import random, sys; random.seed(0); {setup}from colorize_cli import train; from colorize_cli.cli import main; "
+# Workers and the reference run start the real command line. The reference starts from the workers' weights
+# because both are given the same --seed (the workers would agree regardless: MultiWorkerMirroredStrategy
+# broadcasts the chief's values).
+CLI = ("import sys; {setup}from colorize_cli import train; from colorize_cli.cli import main; "
        "sys.argv[0] = 'colorize'; main()")
 # one process, the same global batch split over two replicas as over the two workers
 TWO_REPLICAS = ("import tensorflow as tf; cpu = tf.config.list_physical_devices('CPU')[0]; "
