@@ -35,6 +35,7 @@ import numpy as np  # noqa: E402
 from skimage import color, data  # noqa: E402
 
 import coldstart  # noqa: E402
+from timing import stage_cpu_ms  # noqa: E402
 from colorize_cli import media, registry  # noqa: E402
 from colorize_cli.pipeline import Colorizer  # noqa: E402
 
@@ -87,19 +88,14 @@ def end_to_end(colorizer: Colorizer, folder: Path, out: Path) -> None:
 
 def stages(colorizer: Colorizer, paths: list[Path], out: Path) -> dict[str, float]:
     """CPU ms per image of each stage alone, sequential (cv2 may still use its own threads)."""
-    def cpu_ms(fn, items):
-        started = time.process_time()
-        results = [fn(item) for item in items]
-        return 1000 * (time.process_time() - started) / len(items), results
-
     result = {}
-    result["decode JPEG"], images = cpu_ms(lambda p: media.read_image(p), paths)
-    result["L + resize to the network"], prepared = cpu_ms(colorizer.prepare, images)
-    result[f"model, batch 1 ({colorizer.backend})"], abs_ = cpu_ms(lambda p: colorizer.predict_ab(p[1][None])[0], prepared)
-    result["ab up-sampling + LAB->BGR + 8-bit"], outputs = cpu_ms(lambda i: colorizer.finish(images[i], prepared[i][0], abs_[i]),
+    result["decode JPEG"], images = stage_cpu_ms(lambda p: media.read_image(p), paths)
+    result["L + resize to the network"], prepared = stage_cpu_ms(colorizer.prepare, images)
+    result[f"model, batch 1 ({colorizer.backend})"], abs_ = stage_cpu_ms(lambda p: colorizer.predict_ab(p[1][None])[0], prepared)
+    result["ab up-sampling + LAB->BGR + 8-bit"], outputs = stage_cpu_ms(lambda i: colorizer.finish(images[i], prepared[i][0], abs_[i]),
                                                                   range(len(images)))
     out.mkdir(exist_ok=True)
-    result["encode JPEG + atomic write"], _ = cpu_ms(lambda i: media.write_image(out / f"{i}.jpg", outputs[i]), range(len(outputs)))
+    result["encode JPEG + atomic write"], _ = stage_cpu_ms(lambda i: media.write_image(out / f"{i}.jpg", outputs[i]), range(len(outputs)))
     return result
 
 

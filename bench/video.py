@@ -34,6 +34,7 @@ import numpy as np  # noqa: E402
 from skimage import color, data  # noqa: E402
 
 import coldstart  # noqa: E402
+from timing import stage_cpu_ms  # noqa: E402
 from colorize_cli import registry, video  # noqa: E402
 from colorize_cli.pipeline import Colorizer  # noqa: E402
 
@@ -62,29 +63,26 @@ def make_clip(path: Path, size: tuple[int, int], frames: int) -> str:
     return origin
 
 
-def cpu_ms(fn, items) -> tuple[float, list]:
-    started = time.process_time()
-    results = [fn(item) for item in items]
-    return 1000 * (time.process_time() - started) / max(1, len(items)), results
-
-
 def stages(colorizers: dict, clip: Path) -> dict[str, float]:
     """CPU ms per frame of each stage alone, sequential (cv2 and the codecs may use their own threads)."""
     out = {}
-    started = time.process_time()
+    started, count = time.process_time(), 0
+    with av.open(str(clip)) as c:
+        for frame in c.decode(video=0):  # each frame dropped when the next comes, as in the pipeline
+            frame.to_ndarray(format="gray")
+            count += 1
+    out["decode (PyAV, gray)"] = 1000 * (time.process_time() - started) / count
     with av.open(str(clip)) as c:
         grays = [f.to_ndarray(format="gray") for f in c.decode(video=0)]
-    out["decode (PyAV, gray)"] = 1000 * (time.process_time() - started) / len(grays)
     first = next(iter(colorizers.values()))
-    out["L look-up + area resize"], prepared = cpu_ms(first.prepare, grays)
+    out["L look-up + area resize"], prepared = stage_cpu_ms(first.prepare, grays)
     batches = [np.stack([p[1] for p in prepared[i:i + 8]]) for i in range(0, len(prepared) - 7, 8)]
     for backend, colorizer in colorizers.items():
-        colorizer.predict_ab(batches[0])
-        ms, _ = cpu_ms(colorizer.predict_ab, batches)
+        ms, _ = stage_cpu_ms(colorizer.predict_ab, batches)
         out[f"model, batch 8 ({backend})"] = ms / 8
     ab = first.predict_ab(batches[0])
-    out["ab up-sampling + LAB->BGR + 8-bit"], frames = cpu_ms(lambda i: first.finish(grays[i], prepared[i][0], ab[i % 8]),
-                                                             range(len(grays)))
+    out["ab up-sampling + LAB->BGR + 8-bit"], frames = stage_cpu_ms(lambda i: first.finish(grays[i], prepared[i][0], ab[i % 8]),
+                                                                   range(len(grays)))
     with tempfile.TemporaryDirectory() as tmp:
         started = time.process_time()
         sink = video.PyAVSink(Path(tmp) / "x.mp4", video.VideoInfo(grays[0].shape[1], grays[0].shape[0], 25, None), None)
