@@ -29,7 +29,6 @@ sys.path.insert(0, str(ROOT / "tests"))
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-PIN = "import sys; "
 SYNC_BN = ("from colorize_cli import networks; from colorize_cli._keras import keras; "
            "networks._bn = lambda name: keras.layers.BatchNormalization(epsilon=networks.BN_EPSILON, "
            "momentum=networks.BN_MOMENTUM, gamma_initializer=networks.gamma_init(), name=name, synchronized=True); ")
@@ -37,7 +36,7 @@ TWO_REPLICAS = ("import tensorflow as tf; cpu = tf.config.list_physical_devices(
                 "tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2); "
                 "from colorize_cli import train; "
                 "train.make_strategy = lambda name: tf.distribute.MirroredStrategy(['/cpu:0', '/cpu:1']); ")
-MAIN = "from colorize_cli import train; from colorize_cli.cli import main; sys.argv[0] = 'colorize'; main()"
+MAIN = "import sys; from colorize_cli import train; from colorize_cli.cli import main; sys.argv[0] = 'colorize'; main()"
 
 
 def make_photos(folder: Path) -> None:
@@ -86,7 +85,7 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--sync-bn", action="store_true")
     args = parser.parse_args(argv)
-    setup = PIN + (SYNC_BN if args.sync_bn else "")
+    setup = SYNC_BN if args.sync_bn else ""
     with tempfile.TemporaryDirectory(prefix="colorize-mw-") as tmp:
         tmp = Path(tmp)
         make_photos(tmp / "photos")

@@ -709,8 +709,9 @@ def models_command():
         if listing.origin == "recipe" or path is None:
             where = "no weights here"
         else:
-            where = f"{short_path(path)} on {runs_on}" if path.is_file() else f"{short_path(path)} is missing"
-            if card.weights and not card.has_weights and path.is_file():
+            present = path.is_file()
+            where = f"{short_path(path)} on {runs_on}" if present else f"{short_path(path)} is missing"
+            if present and card.weights and not card.has_weights:
                 where += f" (no {card.weights} in this install: Keras weights are in the source checkout)"
         hidden = f"; hides {', '.join(map(short_path, listing.hides))}" if listing.hides else ""
         out.print(f"  {listing.name} ({listing.origin}): {where}{hidden}", soft_wrap=True, markup=False)
