@@ -837,7 +837,12 @@ def eval_command(
         if not result.has_truth:
             REPORT.warn(f"{folder}: no colour truth (black-and-white photos): only colourfulness is measured; see the grids.")
     notes = []  # without matplotlib (the light install) the plot is skipped, in one line saying what to install
-    written = evaluate.write_report(results, out, grid_rows, note=lambda text: (notes.append(text), REPORT.warn(text)))
+
+    def note(text: str) -> None:
+        notes.append(text)
+        REPORT.warn(text)
+
+    written = evaluate.write_report(results, out, grid_rows, note=note)
     REPORT.info(f"wrote {len(written)} files to {out}/ (report.md, metrics.json, metrics.csv, grids)")
     REPORT.record(type="report", folder=str(out), files=[str(p) for p in written], **({"notes": notes} if notes else {}))
 
