@@ -10,16 +10,18 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Literal, Optional
 
 import typer
 from rich.console import Console
-from rich.markup import escape
+from rich.text import Text
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
-from colorize_cli.errors import ColorizeError, OutputError
+from colorize_cli.errors import ColorizeError, OutputError, UsageError
 
-console = Console(stderr=True, highlight=False)
+# markup off: every message is printed as written ("pip install 'colorize-cli[train]'", a file named
+# "[bold].jpg"); styles come only from `say`'s (text, style) parts
+console = Console(stderr=True, highlight=False, markup=False)
 GROUP_OPTIONS = {"--help", "-h", "--version", "--install-completion", "--show-completion"}
 DEFAULT_COMMAND = "colorize"
 
@@ -37,7 +39,23 @@ class DefaultCommandGroup(TyperGroup):
         return super().parse_args(ctx, args)
 
 
-class DefaultCommand(TyperCommand):
+class PanelledCommand(TyperCommand):
+    """Plain help (80 columns, examples as written) with the options grouped under their
+    `rich_help_panel` headings (Input and output, Model, ...), in the order the options are declared."""
+
+    def format_options(self, ctx, formatter):
+        sections: dict[str, list] = {}
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is not None:
+                kind = "Arguments" if param.param_type_name == "argument" else getattr(param, "rich_help_panel", None) or "Options"
+                sections.setdefault(kind, []).append(record)
+        for heading, records in sections.items():
+            with formatter.section(heading):
+                formatter.write_dl(records)
+
+
+class DefaultCommand(PanelledCommand):
     """The default command's usage line reads `colorize [OPTIONS] [PATH]...`, as it is typed, not
     `colorize colorize …`."""
 
@@ -53,6 +71,9 @@ def _value_placeholder(param, ctx):
         return None
     if param.metavar:
         return param.metavar
+    described = getattr(param, "type_descriptor", None)
+    if described is not None and described.is_choice:  # the choices themselves, e.g. [auto|litert|tf]
+        return "[" + "|".join(map(str, described.choices or ())) + "]"
     kind = param.bare_type() if hasattr(param, "bare_type") else ""
     return {"int": "N", "float": "X", "Path": "PATH", "list[Path]": "PATH"}.get(kind, "TEXT")
 
@@ -100,12 +121,20 @@ Outputs keep the input's EXIF, ICC profile and DPI, and record what made them (e
 )
 
 
-def fail(message: str, code: int = 1):
-    from rich.markup import escape
+def say(*parts, out: Console | None = None) -> None:
+    """Print one line literally: `parts` are plain strings or (string, style) pairs, never markup."""
+    (out or console).print(Text.assemble(*parts), soft_wrap=True)
 
-    console.print(f"[red]Error:[/red] {escape(message)}", soft_wrap=True)  # escaped: "pip install 'x[train]'" stays whole
+
+def fail(message: str, code: int = 1):
+    say(("Error: ", "red"), message)
     REPORT.record(type="error", error=message, exit_code=code)
     raise typer.Exit(code)
+
+
+def fail_on(exc: ColorizeError, code: int = 1):
+    """Stop on a library error: exit 2 when the command line asked for something that is not there."""
+    fail(str(exc), 2 if isinstance(exc, UsageError) else code)
 
 
 class Report:
@@ -122,21 +151,22 @@ class Report:
     def configure(self, quiet: bool = False, json_lines: bool = False, verbose: bool = False):
         self.json, self.verbose, self.quiet = json_lines, verbose, quiet or json_lines
 
-    def info(self, text: str):
+    def info(self, *parts):
+        """A line for people (see `say`); none with -q or --json."""
         if not self.quiet:
-            console.print(text, soft_wrap=True)
+            say(*parts)
 
     def warn(self, text: str):
         if not self.quiet:
-            console.print(f"[yellow]note:[/yellow] {escape(text)}", soft_wrap=True)
+            say(("note: ", "yellow"), text)
 
     def detail(self, text: str):
         """Only with --verbose (e.g. the name of each file that is not colorized)."""
         if self.verbose and not self.quiet:
-            console.print(text, soft_wrap=True, markup=False)
+            say(text)
 
     def failed(self, job, message: str, out=None):
-        (out or console).print(f"[red]failed:[/red] {escape(message)}", soft_wrap=True)
+        say(("failed: ", "red"), message, out=out)
         self.record(type="image", input=str(job.source), output=str(job.target), status="failed", error=message)
 
     def record(self, **fields):
@@ -147,7 +177,7 @@ class Report:
 
 
 REPORT = Report()
-VerboseOption = typer.Option(False, "-v", "--verbose", help="Show the libraries' own log lines (TensorFlow, OpenCV, FFmpeg) and name every file left out.")
+VerboseOption = typer.Option(False, "-v", "--verbose", rich_help_panel="Messages", help="Show the libraries' own log lines (TensorFlow, OpenCV, FFmpeg) and name every file left out.")
 
 
 def version_callback(value: bool):
@@ -164,8 +194,12 @@ def main_callback(version: bool = typer.Option(False, "--version", callback=vers
     REPORT.configure()  # each command sets its own output mode
 
 
-ModelOption = typer.Option("lsgan", "-m", "--model", envvar="COLORIZE_MODEL", metavar="NAME", help="Model name (see `colorize models`) or path to a .keras or .tflite file.")
-BackendOption = typer.Option("auto", "--backend", envvar="COLORIZE_BACKEND", help="auto: the model's bundled .tflite on LiteRT when it has one (TensorFlow where it sees a GPU); litert; tf: the .keras through TensorFlow.")
+# choices listed in help and checked by click (exit 2); tests/test_cli.py checks they match the library's
+Backend = Literal["auto", "litert", "tf"]  # pipeline.BACKENDS
+Engine = Literal["local", "ray"]
+ModelOption = typer.Option("lsgan", "-m", "--model", envvar="COLORIZE_MODEL", metavar="NAME", rich_help_panel="Model",
+                           help="Model name (see `colorize models`) or path to a .keras or .tflite file.")
+BackendOption = typer.Option("auto", "--backend", envvar="COLORIZE_BACKEND", rich_help_panel="Model", help="auto: the model's bundled .tflite on LiteRT when it has one (TensorFlow where it sees a GPU); litert; tf: the .keras through TensorFlow.")
 
 
 @app.command(DEFAULT_COMMAND, cls=DefaultCommand)
@@ -173,31 +207,31 @@ def colorize_command(
     paths: Optional[List[str]] = typer.Argument(None, metavar="PATH", help="Images, folders (searched recursively), videos, stream URLs "
                                                          "(rtsp://, http://…), or - for raw frames on stdin.", show_default=False),
     model: str = ModelOption,
-    output: Optional[str] = typer.Option(None, "-o", "--output", metavar="PATH", help="Output file (one input) or folder; - for stdout (raw bgr24). Default: beside each file as NAME_color.EXT; a folder goes to FOLDER_color/; a video to NAME_color.mp4."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Redo outputs that already exist (default: skip them, so a rerun resumes)."),
-    suffix: str = typer.Option("_color", "--suffix", help="Added to names written beside their input, and to a folder's default output folder."),
-    fmt: Optional[str] = typer.Option(None, "--format", metavar="FMT", help="Output format for every image: jpg, png, tif, webp, bmp. Default: the input's."),
-    batch_size: int = typer.Option(8, "--batch-size", min=1, max=256, help="Images or frames per model call."),
-    camera: Optional[int] = typer.Option(None, "--camera", help="Colorize a live camera (index, e.g. 0)."),
-    raw: Optional[str] = typer.Option(None, "--raw", metavar="WxH", help="With '-': stdin carries raw gray8 frames of WIDTHxHEIGHT, e.g. 640x360."),
-    fps: float = typer.Option(25.0, "--fps", min=0.1, help="Frame rate of --raw input or of a camera's recording."),
-    show: bool = typer.Option(False, "--show", help="Preview window (key o: original beside it; q: stop)."),
-    smooth: bool = typer.Option(True, "--smooth/--no-smooth", help="Video: blend colours over time (reset at scene cuts) to stop flicker."),
-    start: float = typer.Option(0.0, "--start", min=0.0, help="Video: start at this second."),
-    duration: Optional[float] = typer.Option(None, "--duration", min=0.0, help="Video: process this many seconds."),
-    reconnect: int = typer.Option(0, "--reconnect", min=0, help="Streams: reopen a dropped stream up to N times, then end cleanly."),
-    max_pixels: int = typer.Option(250_000_000, "--max-pixels", min=1, help="Refuse images larger than this (checked before decoding)."),
-    saturation: Optional[float] = typer.Option(None, "--saturation", min=0.0, max=4.0, help="Scale the predicted colour: 0 gray, 1 as predicted, >1 more vivid. Default: the model's calibrated value (`colorize models`)."),
-    backend: str = BackendOption,
-    engine: str = typer.Option("local", "--engine", help="Who runs a folder job: local (this process) or ray (Ray Data actors on a Ray cluster; pip install 'colorize-cli[ray]')."),
-    address: Optional[str] = typer.Option(None, "--address", metavar="ADDR", help="--engine ray: the cluster to run on (host:port of `ray start --head`, or auto); default: a local Ray instance for this run."),
-    workers: Optional[int] = typer.Option(None, "--workers", min=1, metavar="N", help="--engine ray: colorizing actors, one loaded model each (default: one per 2 CPUs, or per GPU)."),
-    hints_file: Optional[Path] = typer.Option(None, "--hints", metavar="FILE", help="Colours you know, for one photo or video: an RGBA image of its aspect ratio whose opaque pixels are hints of their colour, or a copy of it with colour painted on. Spread over the automatic colour along the photo's edges; on a video, until the first scene cut."),
-    hint: Optional[List[str]] = typer.Option(None, "--hint", metavar="X,Y,COLOR", help="A colour you know at pixel X,Y of the input (from the top-left), as #RRGGBB or a CSS name: --hint 120,80,#b22222. Repeatable; combines with --hints."),
-    hint_size: int = typer.Option(5, "--hint-size", min=1, metavar="N", help="Side in pixels of the square patch each --hint colours."),
-    hint_reach: float = typer.Option(2.0, "--hint-reach", metavar="X", help="How far hints spread, in picture sizes: 2 (default) about as far as the photo's edges let them, 0.25 only near them; inf: pure Levin."),
-    quiet: bool = typer.Option(False, "-q", "--quiet", help="Print only errors, one line each; the exit code tells the rest."),
-    json_lines: bool = typer.Option(False, "--json", help="Print one JSON object per line on stdout: one per input, then a summary; human lines are left out."),
+    output: Optional[str] = typer.Option(None, "-o", "--output", metavar="PATH", help="Output file (one input) or folder; - for stdout (raw bgr24). Default: beside each file as NAME_color.EXT; a folder goes to FOLDER_color/; a video to NAME_color.mp4.", rich_help_panel="Input and output"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Redo outputs that already exist (default: skip them, so a rerun resumes).", rich_help_panel="Input and output"),
+    suffix: str = typer.Option("_color", "--suffix", help="Added to names written beside their input, and to a folder's default output folder.", rich_help_panel="Input and output"),
+    fmt: Optional[str] = typer.Option(None, "--format", metavar="FMT", help="Output format for every image: jpg, png, tif, webp, bmp. Default: the input's.", rich_help_panel="Input and output"),
+    batch_size: int = typer.Option(8, "--batch-size", min=1, max=256, help="Images or frames per model call.", rich_help_panel="Model"),
+    camera: Optional[int] = typer.Option(None, "--camera", help="Colorize a live camera (index, e.g. 0).", rich_help_panel="Video and streams"),
+    raw: Optional[str] = typer.Option(None, "--raw", metavar="WxH", help="With '-': stdin carries raw gray8 frames of WIDTHxHEIGHT, e.g. 640x360.", rich_help_panel="Video and streams"),
+    fps: float = typer.Option(25.0, "--fps", min=0.1, help="Frame rate of --raw input or of a camera's recording.", rich_help_panel="Video and streams"),
+    show: bool = typer.Option(False, "--show", help="Preview window (key o: original beside it; q: stop).", rich_help_panel="Video and streams"),
+    smooth: bool = typer.Option(True, "--smooth/--no-smooth", help="Video: blend colours over time (reset at scene cuts) to stop flicker.", rich_help_panel="Video and streams"),
+    start: float = typer.Option(0.0, "--start", min=0.0, help="Video: start at this second.", rich_help_panel="Video and streams"),
+    duration: Optional[float] = typer.Option(None, "--duration", min=0.0, help="Video: process this many seconds.", rich_help_panel="Video and streams"),
+    reconnect: int = typer.Option(0, "--reconnect", min=0, help="Streams: reopen a dropped stream up to N times, then end cleanly.", rich_help_panel="Video and streams"),
+    max_pixels: int = typer.Option(250_000_000, "--max-pixels", min=1, help="Refuse images larger than this (checked before decoding).", rich_help_panel="Input and output"),
+    saturation: Optional[float] = typer.Option(None, "--saturation", min=0.0, max=4.0, help="Scale the predicted colour: 0 gray, 1 as predicted, >1 more vivid. Default: the model's calibrated value (`colorize models`).", rich_help_panel="Model"),
+    backend: Backend = BackendOption,
+    engine: Engine = typer.Option("local", "--engine", help="Who runs a folder job: local (this process) or ray (Ray Data actors on a Ray cluster; pip install 'colorize-cli[ray]').", rich_help_panel="Engines"),
+    address: Optional[str] = typer.Option(None, "--address", metavar="ADDR", help="--engine ray: the cluster to run on (host:port of `ray start --head`, or auto); default: a local Ray instance for this run.", rich_help_panel="Engines"),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, metavar="N", help="--engine ray: colorizing actors, one loaded model each (default: one per 2 CPUs, or per GPU).", rich_help_panel="Engines"),
+    hints_file: Optional[Path] = typer.Option(None, "--hints", metavar="FILE", help="Colours you know, for one photo or video: an RGBA image of its aspect ratio whose opaque pixels are hints of their colour, or a copy of it with colour painted on. Spread over the automatic colour along the photo's edges; on a video, until the first scene cut.", rich_help_panel="Hints"),
+    hint: Optional[List[str]] = typer.Option(None, "--hint", metavar="X,Y,COLOR", help="A colour you know at pixel X,Y of the input (from the top-left), as #RRGGBB or a CSS name: --hint 120,80,#b22222. Repeatable; combines with --hints.", rich_help_panel="Hints"),
+    hint_size: int = typer.Option(5, "--hint-size", min=1, metavar="N", help="Side in pixels of the square patch each --hint colours.", rich_help_panel="Hints"),
+    hint_reach: float = typer.Option(2.0, "--hint-reach", metavar="X", help="How far hints spread, in picture sizes: 2 (default) about as far as the photo's edges let them, 0.25 only near them; inf: pure Levin.", rich_help_panel="Hints"),
+    quiet: bool = typer.Option(False, "-q", "--quiet", help="Print only errors, one line each; the exit code tells the rest.", rich_help_panel="Messages"),
+    json_lines: bool = typer.Option(False, "--json", help="Print one JSON object per line on stdout: one per input, then a summary; human lines are left out.", rich_help_panel="Messages"),
     verbose: bool = VerboseOption,
 ):
     """Colorize images, folders, videos and streams (the default command: `colorize PATH...`).
@@ -221,6 +255,8 @@ def colorize_command(
     paths = list(paths or [])
     if camera is None and not paths:
         fail("nothing to colorize: give image files, folders, videos, a stream URL, - (with --raw) or --camera N", 2)
+    if camera is not None and paths:
+        fail(f"--camera {camera} and {paths[0]}: colorize a camera or files, not both in one command; leave out one of them", 2)
     streams = [p for p in paths if p == "-" or p.startswith(video.STREAM_PREFIXES)]
     stored = [p for p in paths if p not in streams and is_uri(p)]  # s3://, gs://, hdfs://, file:// folders (--engine ray)
     local = [Path(p) for p in paths if p not in streams and p not in stored]
@@ -306,7 +342,7 @@ class ModelChoice:
                     card, weights = registry.resolve(self.name)
                     sha = card.sha256
             except ColorizeError as exc:
-                fail(str(exc))
+                fail_on(exc)
             saturation = card.saturation if self.saturation is None else self.saturation
             self._provenance = {"tool": f"colorize {__version__}", "model": card.name,
                                 "weights": (sha or registry.file_sha256(weights))[:12], "saturation": float(saturation),
@@ -346,7 +382,7 @@ def load_colorizer(model: ModelChoice, batch_size: int, engine=None):
 
         return Colorizer(model.name, batch_size=batch_size, saturation=model.saturation, backend=model.backend)
     except ColorizeError as exc:
-        fail(str(exc))
+        fail_on(exc)
 
 
 def colorize_images(paths, model, output, overwrite, suffix, fmt, batch_size, media, max_pixels) -> dict:
@@ -373,7 +409,7 @@ def colorize_images(paths, model, output, overwrite, suffix, fmt, batch_size, me
                  if found.unrecorded else "")
     todo = found.todo
     if not todo:
-        what = f"{escape(str(jobs[0].target))} exists" if len(jobs) == 1 else f"all {len(jobs)} outputs exist"
+        what = f"{jobs[0].target} exists" if len(jobs) == 1 else f"all {len(jobs)} outputs exist"
         REPORT.info(f"Nothing to do: {what}, made by {metadata.describe(provenance)} as now{kept_note}; "
                     f"--overwrite redoes {'it' if len(jobs) == 1 else 'them'}.")
         return {"skipped": skipped, "not_images": len(others)}
@@ -400,10 +436,10 @@ def colorize_images(paths, model, output, overwrite, suffix, fmt, batch_size, me
         try:
             failures += run_jobs(load_colorizer(model, batch_size, model.engine), todo_ok, load, save, hints_of)
         except ColorizeError as exc:  # the Ray cluster itself failed (not one photo): one line, finished files kept
-            fail(str(exc))
+            fail_on(exc)
     done = len(todo) - len(failures)
-    REPORT.info(f"[bold]{done} colorized[/bold], {skipped} skipped (made with these settings), {len(failures)} failed"
-                + (f" — output: {escape(str(todo[0].target if len(jobs) == 1 else common_root(todo)))}" if done else "") + kept_note)
+    REPORT.info((f"{done} colorized", "bold"), f", {skipped} skipped (made with these settings), {len(failures)} failed"
+                + (f" — output: {todo[0].target if len(jobs) == 1 else common_root(todo)}" if done else "") + kept_note)
     return {"done": done, "skipped": skipped, "failed": len(failures), "not_images": len(others)}
 
 
@@ -457,9 +493,9 @@ def colorize_stored(locations: list[str], model, output, overwrite, fmt, batch_s
     try:
         failures = run_jobs(load_colorizer(model, batch_size, model.engine), todo, load, save)
     except ColorizeError as exc:
-        fail(str(exc))
+        fail_on(exc)
     done = len(todo) - len(failures)
-    REPORT.info(f"[bold]{done} colorized[/bold], {len(there)} skipped (already there), {len(failures)} failed"
+    REPORT.info((f"{done} colorized", "bold"), f", {len(there)} skipped (already there), {len(failures)} failed"
                 + (f" — output: {output}" if done else ""))
     return {"done": done, "skipped": len(there), "failed": len(failures), "not_images": len(others)}
 
@@ -544,12 +580,12 @@ def colorize_one_video(spec, model, output, overwrite, suffix, batch_size, camer
                 fail(f"{target} exists but was made otherwise: by {metadata.describe(record)}. Nothing was done. "
                      f"To redo it with {metadata.describe(provenance)}, add --overwrite; to keep both, choose another -o or --suffix.", 2)
             REPORT.record(type="video", input=spec, output=target, status="skipped")
-            REPORT.info(f"Nothing to do: {escape(target)} exists, made by {metadata.describe(provenance)} as now; --overwrite redoes it.")
+            REPORT.info(f"Nothing to do: {target} exists, made by {metadata.describe(provenance)} as now; --overwrite redoes it.")
             return "skipped"
     try:
         source = video.open_source(spec if spec != "camera" else "", camera, raw_size, fps, start, duration, reconnect)
     except ColorizeError as exc:
-        console.print(f"[red]Error:[/red] {exc}", soft_wrap=True)
+        say(("Error: ", "red"), str(exc))
         REPORT.record(type="video", input=spec, output=target, status="failed", error=str(exc))
         return "failed"
     colorizer = load_colorizer(model, batch_size)
@@ -564,7 +600,7 @@ def colorize_one_video(spec, model, output, overwrite, suffix, batch_size, camer
             sink = video.PyAVSink(Path(target), info, source, comment=metadata.provenance_text(provenance))
     except ColorizeError as exc:
         source.close()
-        fail(str(exc))
+        fail_on(exc)
     stop = threading.Event()
     previous = signal.getsignal(signal.SIGINT)
 
@@ -578,7 +614,7 @@ def colorize_one_video(spec, model, output, overwrite, suffix, batch_size, camer
 
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, on_interrupt)
-    columns = [TextColumn(f"[bold]{Path(spec).name if spec not in ('-', 'camera') else spec}"), BarColumn(), MofNCompleteColumn(),
+    columns = [TextColumn(Path(spec).name if spec not in ('-', 'camera') else spec, style="bold", markup=False), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[rate]}"), TimeRemainingColumn()]
     started = time.perf_counter()
     result, error = None, None
@@ -602,7 +638,7 @@ def colorize_one_video(spec, model, output, overwrite, suffix, batch_size, camer
         source.close()
         sink.close(keep=error is None or (stop.is_set() and interrupted.is_set()))
     if error is not None:
-        console.print(f"[red]Error:[/red] {spec}: {error}", soft_wrap=True)
+        say(("Error: ", "red"), f"{spec}: {error}")
         REPORT.record(type="video", input=spec, output=target, status="failed", error=str(error))
         return "failed"
     note = " (stopped by Ctrl-C; the file is complete up to there)" if interrupted.is_set() else ""
@@ -613,8 +649,8 @@ def colorize_one_video(spec, model, output, overwrite, suffix, batch_size, camer
         note += f"; hints applied to the first {result.hinted_frames} frames ({cut})"
     audio = "" if target in (None, "-") else (" with its audio" if info.has_audio else "")
     rate = result.frames / max(result.seconds, 1e-9)
-    REPORT.info(f"[bold]{result.frames} frames[/bold] colorized at {rate:.1f} frames/s"
-                f"{audio}{' -> ' + escape(target) if target not in (None, '-') else ''}{escape(note)}")
+    REPORT.info((f"{result.frames} frames", "bold"), f" colorized at {rate:.1f} frames/s"
+                f"{audio}{' -> ' + target if target not in (None, '-') else ''}{note}")
     REPORT.record(type="video", input=spec, output=target, status="done", frames=result.frames, fps=round(rate, 2),
                   interrupted=interrupted.is_set())
     return "done"
@@ -639,7 +675,7 @@ def run_jobs(colorizer, jobs, load, save, hints_of=None) -> list:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     failures = []
-    columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+    columns = [TextColumn("{task.description}", style="bold", markup=False), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[rate]}"), TimeRemainingColumn()]
     started = time.perf_counter()
     hidden = REPORT.quiet or (not console.is_terminal and len(jobs) < 2)
@@ -659,7 +695,7 @@ def run_jobs(colorizer, jobs, load, save, hints_of=None) -> list:
                     failures.extend((j, "not attempted") for j in left)
                     for j in left:
                         REPORT.record(type="image", input=str(j.source), output=str(j.target), status="failed", error="not attempted")
-                    progress.console.print(f"[red]stopped:[/red] {len(left)} photos not done", soft_wrap=True)
+                    say(("stopped: ", "red"), f"{len(left)} photos not done", out=progress.console)
                     break
             rate = count / max(time.perf_counter() - started, 1e-9)
             progress.update(task, advance=1, rate=f"{rate:.1f} img/s")
@@ -683,7 +719,7 @@ def models_command():
     try:
         listings = registry.listings()
     except ColorizeError as exc:
-        fail(str(exc))
+        fail_on(exc)
     table = Table(title="colorize models", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
                   caption="*: default · sat.: saturation · kodak24: PSNR dB (gray baseline 22.46) · colour: colourfulness "
                           "as % of the truth's", caption_justify="left")
@@ -698,10 +734,10 @@ def models_command():
                       f"{card.arch} w{card.width}@{card.input_size}", "+".join(terms), f"{card.saturation:g}",
                       f"{kodak['psnr']:.2f}" if "psnr" in kodak else "—",
                       f"{kodak['colorfulness_ratio']:.0%}" if "colorfulness_ratio" in kodak else "—")
-    out = Console(highlight=False)
+    out = Console(highlight=False, markup=False)
     out.print(table)
-    out.print("[bold]Where each name comes from[/bold] (user: your models folder, searched first; bundled: shipped; "
-              "recipe: train it to use it) and the file `colorize -m NAME` loads:")
+    out.print(Text.assemble(("Where each name comes from", "bold"), " (user: your models folder, searched first; bundled: shipped; "
+              "recipe: train it to use it) and the file `colorize -m NAME` loads:"))
     for listing in listings:
         card = listing.card
         runs_on = backend_label(card)
@@ -714,8 +750,8 @@ def models_command():
             if present and card.weights and not card.has_weights:
                 where += f" (no {card.weights} in this install: Keras weights are in the source checkout)"
         hidden = f"; hides {', '.join(map(short_path, listing.hides))}" if listing.hides else ""
-        out.print(f"  {listing.name} ({listing.origin}): {where}{hidden}", soft_wrap=True, markup=False)
-    out.print("[bold]Licences[/bold]: the code is MIT. Trained weights carry the terms of the photos they were trained on:")
+        say(f"  {listing.name} ({listing.origin}): {where}{hidden}", out=out)
+    out.print(Text.assemble(("Licences", "bold"), ": the code is MIT. Trained weights carry the terms of the photos they were trained on:"))
     by_terms: dict[str, list[str]] = {}
     for listing in listings:
         if listing.card.runnable:
@@ -797,10 +833,10 @@ def eval_command(
 
             classifier = Classifier(classifier)
     except ColorizeError as exc:
-        fail(str(exc))
+        fail_on(exc)
     results = []
     for folder in folders:
-        columns = [TextColumn(f"[bold]{folder.name}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()]
+        columns = [TextColumn(folder.name, style="bold", markup=False), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()]
         with Progress(*columns, console=console, transient=True, disable=REPORT.quiet) as progress:
             task = progress.add_task("eval", total=0)
 
@@ -812,7 +848,7 @@ def eval_command(
             try:
                 result = evaluate.evaluate_dataset(folder, colorizers, limit, seed, classifier=classifier, step=step)
             except ColorizeError as exc:
-                fail(str(exc))
+                fail_on(exc)
         if not result.photos:
             fail(f"{folder}: no images found", 1)
         results.append(result)
@@ -833,7 +869,7 @@ def eval_command(
         for row in rows:
             table.add_row(*row)
         if not REPORT.quiet:
-            Console(highlight=False).print(table)
+            Console(highlight=False, markup=False).print(table)
         if not result.has_truth:
             REPORT.warn(f"{folder}: no colour truth (black-and-white photos): only colourfulness is measured; see the grids.")
     notes = []  # without matplotlib (the light install) the plot is skipped, in one line saying what to install
@@ -937,13 +973,13 @@ def train_command(
     try:
         from colorize_cli.progress import rich_progress
 
-        card_path = train.train(cfg, models_dir=models_dir, log=lambda m: console.print(m, soft_wrap=True),
+        card_path = train.train(cfg, models_dir=models_dir, log=say,
                                 progress=rich_progress(console), overwrite=force, scan_progress=scan_bar)
     except ColorizeError as exc:
-        fail(str(exc))
+        fail_on(exc)
     except ValueError as exc:  # e.g. an image size the architecture cannot take
         fail(str(exc), 2)
-    console.print(f"[bold]exported[/bold] {card_path.with_suffix('.keras')} — use it with `colorize -m {card_path.stem} PHOTO`")
+    say(("exported", "bold"), f" {card_path.with_suffix('.keras')} — use it with `colorize -m {card_path.stem} PHOTO`")
 
 
 OPTION_OBJECTIVES = {  # objectives each objective-specific training option changes anything for
@@ -986,7 +1022,7 @@ def scan_bar(total: int):
     """train's progress while it checks (decodes) every photo: a transient bar, then its one-line result."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    progress = Progress(TextColumn("[bold]checking photos"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+    progress = Progress(TextColumn("checking photos", style="bold"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                         console=console, transient=True)
     task = progress.add_task("scan", total=total)
     progress.start()
@@ -1037,7 +1073,7 @@ def export_command(
         except ColorizeError as exc:
             hint = "; to convert a model to TFLite add --format tflite" if not Path(source).is_dir() else ""
             fail(f"{exc}{hint}")
-        console.print(f"[bold]exported[/bold] {card_path.with_suffix('.keras')} — use it with `colorize -m {card_path.stem} PHOTO`")
+        say(("exported", "bold"), f" {card_path.with_suffix('.keras')} — use it with `colorize -m {card_path.stem} PHOTO`")
         model = str(card_path.with_suffix(".keras")) if fmt == "tflite" else None
     if model is None:
         return
@@ -1045,12 +1081,11 @@ def export_command(
 
     try:
         card = tflite_export.export_tflite(model, int8=int8, calibrate=calibrate, check_folders=list(check or []), float16=float16,
-                                           log=lambda m: console.print(m, soft_wrap=True))
+                                           log=say)
     except ColorizeError as exc:
-        fail(str(exc))
+        fail_on(exc)
     use = card.tflite_path if model.endswith(".keras") or Path(model).is_file() else card.name
-    console.print(f"[bold]exported[/bold] {card.tflite_path} ({card.tflite['precision']}) — `colorize -m {use} PHOTO` "
-                  f"runs it on LiteRT", soft_wrap=True)
+    say(("exported", "bold"), f" {card.tflite_path} ({card.tflite['precision']}) — `colorize -m {use} PHOTO` runs it on LiteRT")
 
 
 def app_commands() -> list[str]:
@@ -1063,9 +1098,7 @@ def main():
     try:
         app()
     except MissingDependencyError as exc:  # e.g. `train` on the light install: say what to install, in one line
-        from rich.markup import escape
-
-        console.print(f"[red]Error:[/red] {escape(str(exc))}", soft_wrap=True)
+        say(("Error: ", "red"), str(exc))
         sys.exit(1)
 
 

@@ -11,3 +11,8 @@ class OutputError(ColorizeError):
 
 class MissingDependencyError(ColorizeError):
     """An optional package this command needs is not installed; the message is the one-line install hint."""
+
+
+class UsageError(ColorizeError):
+    """The command line asked for something that does not exist (an unknown model, a missing model file, a
+    bad output name): the CLI exits 2, as for any usage error."""

@@ -16,14 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from colorize_cli.colorspace import Normalization
-from colorize_cli.errors import ColorizeError
+from colorize_cli.errors import ColorizeError, UsageError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 BUNDLED_DIRS = [PACKAGE_DIR.parent / "models", PACKAGE_DIR / "bundled_models"]  # source checkout, wheel
 DEFAULT_MODEL = "lsgan"
 
 
-class UnknownModelError(ColorizeError, KeyError):
+class UnknownModelError(UsageError, KeyError):
     def __init__(self, name: str, known: list[str]):
         close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
         hint = f"did you mean {', '.join(repr(c) for c in close)}? " if close else ""
@@ -270,6 +270,8 @@ def load_keras_model(path: Path):
 def resolve(model: str) -> tuple[ModelCard, Path]:
     """A model name or a path to a .keras file -> (card, weights path), checking the card's checksum."""
     as_path = Path(model)
+    if model.endswith(".keras") and not as_path.is_file():
+        raise UsageError(f"{as_path}: model file not found; check the path, or give a model name (`colorize models` lists them)")
     if model.endswith(".keras") or as_path.is_file():
         sidecar = as_path.with_suffix(".json")
         card = ModelCard.from_file(sidecar) if sidecar.is_file() else ModelCard(name=as_path.stem, weights=as_path.name)
@@ -294,7 +296,7 @@ def resolve_tflite(model: str) -> tuple[ModelCard, Path] | None:
     as_path = Path(model)
     if model.endswith(".tflite"):
         if not as_path.is_file():
-            raise ColorizeError(f"{as_path}: model file not found; check the path or run `colorize models`")
+            raise UsageError(f"{as_path}: model file not found; check the path, or give a model name (`colorize models` lists them)")
         sidecar = as_path.with_suffix(".json")
         card = ModelCard.from_file(sidecar) if sidecar.is_file() else ModelCard(name=as_path.stem)
         if card.tflite.get("file") != as_path.name:  # the card describes another file: keep its settings only

@@ -8,6 +8,24 @@ import numpy as np
 import pytest
 
 
+def invoke(*args, input=None, catch_exceptions=False):
+    """Run the CLI in-process (typer's CliRunner) with `args` turned into strings: the one helper tests use.
+    stdout and stderr are kept apart (result.stdout, result.stderr; result.output has both)."""
+    from typer.testing import CliRunner
+
+    from colorize_cli.cli import app
+
+    return CliRunner().invoke(app, [str(a) for a in args], input=input, catch_exceptions=catch_exceptions)
+
+
+@pytest.fixture
+def photo(tmp_path):
+    """x.jpg: a 64x48 black-and-white photo."""
+    path = tmp_path / "x.jpg"
+    cv2.imwrite(str(path), cv2.cvtColor(gradient_bgr(), cv2.COLOR_BGR2GRAY))
+    return path
+
+
 @pytest.fixture(scope="session")
 def tiny_models_dir(tmp_path_factory):
     """A models directory holding 'tiny': an untrained 32-px U-Net of width 4 with its card."""

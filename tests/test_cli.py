@@ -4,23 +4,7 @@ import sys
 import cv2
 import numpy as np
 import pytest
-from typer.testing import CliRunner
-
-from colorize_cli.cli import app
-from conftest import gradient_bgr
-
-runner = CliRunner()
-
-
-def invoke(*args):
-    return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
-
-
-@pytest.fixture
-def photo(tmp_path):
-    path = tmp_path / "x.jpg"
-    cv2.imwrite(str(path), cv2.cvtColor(gradient_bgr(), cv2.COLOR_BGR2GRAY))
-    return path
+from conftest import gradient_bgr, invoke
 
 
 @pytest.mark.parametrize("args", [["{p}", "-m", "tiny"], ["-m", "tiny", "{p}"], ["--model", "tiny", "{p}"],
@@ -110,8 +94,45 @@ def test_missing_path_is_a_usage_error_with_hint(tmp_path):
 
 def test_unknown_model_lists_close_matches(photo):
     result = invoke(photo, "-m", "lsgn")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "unknown model 'lsgn': did you mean 'lsgan'" in result.output
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["-m", "lsgam"], "unknown model 'lsgam': did you mean 'lsgan'"),
+    (["-m", "missing.keras"], "missing.keras: model file not found; check the path, or give a model name"),
+    (["-m", "missing.tflite"], "missing.tflite: model file not found"),
+    (["--backend", "foo"], "'foo' is not one of 'auto', 'litert', 'tf'"),
+    (["--engine", "foo"], "'foo' is not one of 'local', 'ray'"),
+    (["--camera", "0"], "--camera 0 and "),
+])
+def test_usage_errors_exit_2_in_one_line(photo, args, expected):
+    result = invoke(photo, *args)
+    assert result.exit_code == 2, result.output
+    assert expected in " ".join(result.output.split())
+    assert "Traceback" not in result.output and not photo.with_name("x_color.jpg").exists()
+
+
+def test_eval_unknown_model_is_a_usage_error(photo_folder, tmp_path):
+    result = invoke("eval", photo_folder, "-m", "lsgam", "--out", tmp_path / "report")
+    assert result.exit_code == 2 and "unknown model 'lsgam'" in result.output
+    assert not (tmp_path / "report").exists()
+
+
+def test_messages_are_printed_literally(tmp_path):
+    """Brackets in file names and library messages are text, not rich markup."""
+    bad = tmp_path / "[bold]notes[train].jpg"
+    bad.write_text("not a photo")
+    result = invoke(bad, "-m", "tiny")
+    assert result.exit_code == 1
+    assert "[bold]notes[train].jpg: not a decodable image" in result.output
+    from colorize_cli import cli
+
+    with cli.console.capture() as captured:
+        cli.say(("Error: ", "red"), "pip install 'colorize-cli[train]' [bold]now[/bold]")
+        cli.console.print("a train log line [train] [bold]x[/bold]")  # what train's log and the tables go through
+    assert captured.get().splitlines() == ["Error: pip install 'colorize-cli[train]' [bold]now[/bold]",
+                                           "a train log line [train] [bold]x[/bold]"]
 
 
 def test_output_may_not_overwrite_input(photo):
