@@ -8,7 +8,7 @@ import difflib
 import os
 import sys
 import time
-from dataclasses import dataclass, field
+from contextlib import contextmanager
 from pathlib import Path
 from typing import List, Literal, Optional
 
@@ -258,6 +258,8 @@ def colorize_command(
     if camera is not None and paths:
         fail(f"--camera {camera} and {paths[0]}: colorize a camera or files, not both in one command; leave out one of them", 2)
     streams = [p for p in paths if p == "-" or p.startswith(video.STREAM_PREFIXES)]
+    from colorize_cli.storage import is_uri
+
     stored = [p for p in paths if p not in streams and is_uri(p)]  # s3://, gs://, hdfs://, file:// folders (--engine ray)
     local = [Path(p) for p in paths if p not in streams and p not in stored]
     missing = [p for p in local if not p.exists()]
@@ -272,8 +274,18 @@ def colorize_command(
     if json_lines and output == "-":
         fail("--json and -o - both write to stdout; write the video to a file or leave out --json", 2)
 
-    model = ModelChoice(model, saturation, backend)
-    model.engine = engine_choice(engine, address, workers, videos)
+    from colorize_cli import jobs
+
+    model = jobs.Model(model, saturation, backend)
+    try:
+        engine = jobs.Engine(engine, address, workers) if engine != "local" or address or workers else None
+    except ColorizeError as exc:
+        fail_on(exc)
+    if engine is not None and videos:
+        fail("--engine ray runs image files and folders; colorize videos without it", 2)
+    if output == "-" and images and (videos or len(images) > 1 or images[0].is_dir()):
+        fail(f"-o - writes one photo (or one video) to stdout; {images[0] if images[0].is_dir() else 'several inputs'} "
+             f"cannot go there: give an output folder", 2)
     if hints_file is not None or hint:
         from colorize_cli.hints import HintSpec
 
@@ -285,23 +297,84 @@ def colorize_command(
         except ColorizeError as exc:
             fail(str(exc), 2)
         model.provenance_extra["hints"] = model.hints.describe()
-    counts = {"done": 0, "skipped": 0, "failed": 0, "not_images": 0}
-    if stored or (images and is_uri(output)):
-        for key, value in colorize_stored([*stored, *map(str, images)], model, output, overwrite, fmt, batch_size,
-                                          max_pixels).items():
-            counts[key] += value
-    elif images:
-        for key, value in colorize_images(images, model, Path(output) if output else None, overwrite, suffix, fmt, batch_size,
-                                          media, max_pixels).items():
-            counts[key] += value
+    summary = jobs.Summary()
+    try:
+        if output == "-" and images:
+            payload = jobs.photo_bytes(str(images[0]), model, fmt, batch_size)
+            sys.stdout.buffer.write(payload)
+            sys.stdout.buffer.flush()
+            summary.done = 1
+        elif images or stored:
+            summary.add(jobs.run_photos([*stored, *map(str, images)], output, model, suffix=suffix, fmt=fmt,
+                                        overwrite=overwrite, batch_size=batch_size, max_pixels=max_pixels, engine=engine,
+                                        events=PrintedEvents()))
+    except jobs.OutputsInTheWay as exc:
+        for made_by, found in exc.found.other.items():
+            for job in found:
+                REPORT.record(type="image", input=str(job.source), output=str(job.target), status="conflict", made_by=made_by)
+                REPORT.detail(f"made otherwise: {job.target} — {made_by}")
+        fail_on(exc)
+    except ColorizeError as exc:
+        fail_on(exc)
     for spec in videos + (["camera"] if camera is not None else []):
         status = colorize_one_video(spec, model, output, overwrite, suffix, batch_size, camera if spec == "camera" else None,
                                     raw_size, fps, show, smooth, start, duration, reconnect, several=len(videos) > 1)
-        counts[status] += 1
-    code = 1 if counts["failed"] else 0
-    REPORT.record(type="summary", **counts, **model.settings(), exit_code=code)
-    if code:
-        raise typer.Exit(code)
+        setattr(summary, status, getattr(summary, status) + 1)
+    REPORT.record(type="summary", **vars(summary), **model.settings(), exit_code=summary.exit_code)
+    if summary.exit_code:
+        raise typer.Exit(summary.exit_code)
+
+
+class PrintedEvents:
+    """What a photo job says (see `jobs.Events`), as lines on stderr and --json records on stdout."""
+
+    def not_images(self, others):
+        from colorize_cli.jobs import not_images_line
+
+        for path in others:
+            REPORT.record(type="image", input=str(path), status="not_image")
+            REPORT.detail(f"not an image, not colorized: {path}")
+        REPORT.warn(not_images_line(others, REPORT.verbose))
+
+    def existing(self, job, status):
+        REPORT.record(type="image", input=str(job.source), output=str(job.target), status=status)
+
+    def note(self, *parts):
+        REPORT.info(*parts)
+
+    @contextmanager
+    def progress(self, name, total):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        columns = [TextColumn("{task.description}", style="bold", markup=False), BarColumn(), MofNCompleteColumn(),
+                   TextColumn("{task.fields[rate]}"), TimeRemainingColumn()]
+        started = time.perf_counter()
+        hidden = REPORT.quiet or (not console.is_terminal and total < 2)
+        with Progress(*columns, console=console, transient=False, disable=hidden) as bar:
+            task = bar.add_task(name, total=total, rate="")
+            self.out, count = bar.console, [0]
+
+            def advance():
+                count[0] += 1
+                bar.update(task, advance=1, rate=f"{count[0] / max(time.perf_counter() - started, 1e-9):.1f} img/s")
+
+            try:
+                yield advance
+            finally:
+                self.out = None
+
+    out = None  # the progress bar's console while it runs: lines printed above the bar
+
+    def done(self, job):
+        REPORT.record(type="image", input=str(job.source), output=str(job.target), status="done")
+
+    def failed(self, job, message):
+        REPORT.failed(job, message, self.out)
+
+    def stopped(self, left):
+        for job in left:
+            REPORT.record(type="image", input=str(job.source), output=str(job.target), status="failed", error="not attempted")
+        say(("stopped: ", "red"), f"{len(left)} photos not done", out=self.out)
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -311,229 +384,6 @@ def parse_size(text: str) -> tuple[int, int]:
         return width, height
     except (ValueError, AssertionError):
         fail(f"--raw {text!r}: expected WIDTHxHEIGHT, e.g. 640x360", 2)
-
-
-@dataclass
-class ModelChoice:
-    """--model and the options that adjust it, passed as one value to the image and video paths."""
-    name: str
-    saturation: float | None = None
-    backend: str = "auto"  # see pipeline.choose_backend
-    # further items every output records about what made it (e.g. hints: {"hints": "12 points"}); the
-    # rerun check compares them too, so an output made with other hints is not taken as done
-    provenance_extra: dict = field(default_factory=dict)
-    _provenance: dict | None = field(default=None, repr=False)
-    hints: object = None  # a hints.HintSpec (--hints, --hint): colours the user knows, for the one input
-    engine: object = None  # an EngineChoice (--engine ray): who runs a folder job; None: this process
-
-    def provenance(self) -> dict:
-        """What every output will record as having made it (tool, model, weights, saturation, extras),
-        resolved from the card without loading the network; an unknown model fails here (exit 1)."""
-        if self._provenance is None:
-            from colorize_cli import __version__, registry
-            from colorize_cli.pipeline import choose_backend
-
-            try:
-                backend, tflite = choose_backend(self.name, self.backend)
-                if backend == "litert":  # the file that runs is the .tflite: its outputs are its own
-                    card, weights = tflite
-                    sha = card.tflite.get("sha256")
-                else:
-                    card, weights = registry.resolve(self.name)
-                    sha = card.sha256
-            except ColorizeError as exc:
-                fail_on(exc)
-            saturation = card.saturation if self.saturation is None else self.saturation
-            self._provenance = {"tool": f"colorize {__version__}", "model": card.name,
-                                "weights": (sha or registry.file_sha256(weights))[:12], "saturation": float(saturation),
-                                **self.provenance_extra}
-        return self._provenance
-
-    def settings(self) -> dict:
-        """The provenance items for --json records (only once they have been resolved)."""
-        return {k: v for k, v in (self._provenance or {}).items() if k != "tool"}
-
-
-@dataclass
-class EngineChoice:
-    """--engine and its options: who runs the folder job (see `ray_engine`)."""
-    name: str = "local"
-    address: str | None = None
-    workers: int | None = None
-
-
-def engine_choice(name: str, address: str | None, workers: int | None, videos: list) -> EngineChoice | None:
-    if name not in ("local", "ray"):
-        fail(f"--engine {name!r}: choose local or ray", 2)
-    if name == "local" and (address or workers):
-        fail("--address and --workers apply to --engine ray", 2)
-    if name == "ray" and videos:
-        fail("--engine ray runs image files and folders; colorize videos without it", 2)
-    return EngineChoice(name, address, workers) if name == "ray" else None
-
-
-def load_colorizer(model: ModelChoice, batch_size: int, engine=None):
-    try:
-        if engine is not None and engine.name == "ray":  # same interface as Colorizer, run by Ray actors
-            from colorize_cli.ray_engine import RayColorizer
-
-            return RayColorizer(model.name, batch_size, model.saturation, model.backend, engine.address, engine.workers)
-        from colorize_cli.pipeline import Colorizer
-
-        return Colorizer(model.name, batch_size=batch_size, saturation=model.saturation, backend=model.backend)
-    except ColorizeError as exc:
-        fail_on(exc)
-
-
-def colorize_images(paths, model, output, overwrite, suffix, fmt, batch_size, media, max_pixels) -> dict:
-    """Colorize image files and folders; returns the counts for the summary."""
-    from colorize_cli import metadata
-
-    others: list[Path] = []
-    try:
-        jobs = media.plan(paths, output, suffix, fmt, others=others)
-    except ColorizeError as exc:
-        fail(str(exc), 2)
-    report_not_images(others)
-    if not jobs:
-        fail(f"no images found in {', '.join(map(str, paths))}", 1)
-    provenance = model.provenance()
-    found = media.check_existing(jobs, provenance, overwrite)
-    if found.other:
-        refuse_other_outputs(found, provenance, len(jobs))
-    for status, kept in (("skipped", found.same), ("kept", found.unrecorded)):
-        for job in kept:
-            REPORT.record(type="image", input=str(job.source), output=str(job.target), status=status)
-    skipped = len(found.same) + len(found.unrecorded)
-    kept_note = (f"; {len(found.unrecorded)} existing BMP outputs cannot record what made them and were kept"
-                 if found.unrecorded else "")
-    todo = found.todo
-    if not todo:
-        what = f"{jobs[0].target} exists" if len(jobs) == 1 else f"all {len(jobs)} outputs exist"
-        REPORT.info(f"Nothing to do: {what}, made by {metadata.describe(provenance)} as now{kept_note}; "
-                    f"--overwrite redoes {'it' if len(jobs) == 1 else 'them'}.")
-        return {"skipped": skipped, "not_images": len(others)}
-    failures = []
-    for job in todo:  # header-only size check first: a bomb is refused in milliseconds, before the model loads
-        try:
-            media.check_pixels(job.source, max_pixels)
-        except ColorizeError as exc:
-            failures.append((job, str(exc)))
-            REPORT.failed(job, str(exc))
-    refused = {job for job, _ in failures}
-    todo_ok = [job for job in todo if job not in refused]
-    if todo_ok:
-        carried = {}  # job -> the input's metadata, from its reading to its writing (worker threads)
-
-        def load(job):  # sizes were checked above, so the workers decode without reading each header again
-            image, carried[job] = media.read_photo(job.source, max_pixels=None)
-            return image
-
-        def save(job, image):
-            media.write_image(job.target, image, carried.pop(job, None), provenance)
-
-        hints_of = photo_hints(model.hints, todo_ok[0], media) if model.hints is not None else None
-        try:
-            failures += run_jobs(load_colorizer(model, batch_size, model.engine), todo_ok, load, save, hints_of)
-        except ColorizeError as exc:  # the Ray cluster itself failed (not one photo): one line, finished files kept
-            fail_on(exc)
-    done = len(todo) - len(failures)
-    REPORT.info((f"{done} colorized", "bold"), f", {skipped} skipped (made with these settings), {len(failures)} failed"
-                + (f" — output: {todo[0].target if len(jobs) == 1 else common_root(todo)}" if done else "") + kept_note)
-    return {"done": done, "skipped": skipped, "failed": len(failures), "not_images": len(others)}
-
-
-def is_uri(text: str | None) -> bool:
-    from colorize_cli.storage import is_uri
-
-    return is_uri(text)
-
-
-def colorize_stored(locations: list[str], model, output, overwrite, fmt, batch_size, max_pixels) -> dict:
-    """A folder on remote storage (s3://, gs://, hdfs://, file://; see `storage`) on --engine ray: planned there,
-    run by the same `run_jobs` as local folders; returns the counts for the summary."""
-    from colorize_cli import storage
-
-    if model.engine is None:
-        fail(f"{next(p for p in [*locations, output] if is_uri(p))}: folders on remote storage run on --engine ray", 2)
-    if len(locations) != 1 or not output:
-        fail("remote storage: give one source folder and an output folder (-o)", 2)
-    try:
-        jobs, others = storage.plan(locations[0], output, fmt)
-    except ColorizeError as exc:
-        fail(str(exc), 2)
-    for other in others:
-        REPORT.record(type="image", input=other, status="not_image")
-        REPORT.detail(f"not an image, not colorized: {other}")
-    if others:
-        REPORT.warn(f"not colorized: {len(others)} file{'s' if len(others) > 1 else ''} that {'are' if len(others) > 1 else 'is'} "
-                    "not images" + ("" if REPORT.verbose else "; --verbose names them"))
-    if not jobs:
-        fail(f"no images found in {locations[0]}", 1)
-    provenance = model.provenance()
-    try:
-        there = set() if overwrite else storage.existing(jobs)
-    except (ColorizeError, OSError) as exc:
-        fail(str(exc), 2)
-    for job in there:
-        REPORT.record(type="image", input=job.source, output=job.target, status="skipped")
-    todo = [job for job in jobs if job not in there]
-    if not todo:
-        REPORT.info(f"Nothing to do: all {len(jobs)} outputs exist in {output}; --overwrite redoes them.")
-        return {"skipped": len(there), "not_images": len(others)}
-    carried = {}  # job -> the input's metadata, from its reading to its writing (in the same actor)
-
-    def load(job):
-        image, carried[job] = storage.read(job.source, max_pixels)
-        return image
-
-    def save(job, image):
-        storage.write(job.target, image, carried.pop(job, None), provenance)
-
-    try:
-        failures = run_jobs(load_colorizer(model, batch_size, model.engine), todo, load, save)
-    except ColorizeError as exc:
-        fail_on(exc)
-    done = len(todo) - len(failures)
-    REPORT.info((f"{done} colorized", "bold"), f", {len(there)} skipped (already there), {len(failures)} failed"
-                + (f" — output: {output}" if done else ""))
-    return {"done": done, "skipped": len(there), "failed": len(failures), "not_images": len(others)}
-
-
-def report_not_images(others: list[Path]) -> None:
-    """Files in the folders that are not images: counted by extension on one line (--verbose names them)."""
-    from collections import Counter
-
-    from colorize_cli import video
-
-    if not others:
-        return
-    for path in others:
-        REPORT.record(type="image", input=str(path), status="not_image")
-        REPORT.detail(f"not an image, not colorized: {path}")
-    kinds = Counter(p.suffix.lower() or "(no extension)" for p in others)
-    listed = ", ".join(f"{n} {ext}" for ext, n in kinds.most_common())
-    videos = [p for p in others if video.is_video(p)]
-    hint = f"; colorize videos by name (colorize {videos[0]})" if videos else ""
-    REPORT.warn(f"not colorized: {len(others)} file{'s' if len(others) > 1 else ''} that {'are' if len(others) > 1 else 'is'} "
-                f"not images ({listed}){hint}" + ("" if REPORT.verbose else "; --verbose names them"))
-
-
-def refuse_other_outputs(found, provenance: dict, total: int) -> None:
-    """Some outputs exist but were made otherwise: say by what, do nothing, exit 2 with the two fixes."""
-    from colorize_cli import metadata
-
-    count = sum(len(jobs) for jobs in found.other.values())
-    for made_by, jobs in found.other.items():
-        for job in jobs:
-            REPORT.record(type="image", input=str(job.source), output=str(job.target), status="conflict", made_by=made_by)
-            REPORT.detail(f"made otherwise: {job.target} — {made_by}")
-    groups = "; ".join(f"{len(jobs)} by {made_by}" if count > 1 else f"by {made_by}" for made_by, jobs in found.other.items())
-    example = next(iter(found.other.values()))[0].target
-    now = metadata.describe(provenance)
-    which = f"{example} exists but was" if count == 1 else f"{count} of {total} outputs exist (e.g. {example}) but were"
-    fail(f"{which} made otherwise: {groups}. Nothing was done. To redo {'it' if count == 1 else 'them'} with "
-         f"{now}, add --overwrite; to keep both, choose another -o or --suffix.", 2)
 
 
 def video_target(spec: str, output: str | None, suffix: str, several: bool) -> str:
@@ -569,7 +419,10 @@ def colorize_one_video(spec, model, output, overwrite, suffix, batch_size, camer
     from colorize_cli import metadata
 
     target = None if show and output is None else video_target(spec, output, suffix, several)
-    provenance = model.provenance()
+    try:
+        provenance = model.provenance()
+    except ColorizeError as exc:
+        fail_on(exc)
     if target not in (None, "-"):
         if Path(target).resolve() == Path(spec).resolve():
             fail(f"{target}: output would overwrite the input; choose another -o or --suffix", 2)
@@ -588,7 +441,11 @@ def colorize_one_video(spec, model, output, overwrite, suffix, batch_size, camer
         say(("Error: ", "red"), str(exc))
         REPORT.record(type="video", input=spec, output=target, status="failed", error=str(exc))
         return "failed"
-    colorizer = load_colorizer(model, batch_size)
+    try:
+        colorizer = model.load(batch_size)
+    except ColorizeError as exc:
+        source.close()
+        fail_on(exc)
     info = source.info
     try:
         if show:
@@ -654,56 +511,6 @@ def colorize_one_video(spec, model, output, overwrite, suffix, batch_size, camer
     REPORT.record(type="video", input=spec, output=target, status="done", frames=result.frames, fps=round(rate, 2),
                   interrupted=interrupted.is_set())
     return "done"
-
-
-def photo_hints(spec, job, media):
-    """The hints resolved against the one photo before the model loads, so that hints which do not fit it
-    stop the command with one line (exit 2); returns the pipeline's hints_of. An unreadable photo is left
-    to the usual per-photo report."""
-    try:
-        hints = spec.resolve(media.read_photo(job.source, max_pixels=None)[0])
-    except media.ImageReadError:
-        return None
-    except ColorizeError as exc:
-        fail(f"{job.source}: {exc}", 2)
-    return lambda job, image: hints
-
-
-def run_jobs(colorizer, jobs, load, save, hints_of=None) -> list:
-    """Run `jobs` through the colorizer (`load(job) -> image`, `save(job, image)` in worker threads) with a
-    progress bar; returns [(job, message)] for the failures, each reported on one line as it happens."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    failures = []
-    columns = [TextColumn("{task.description}", style="bold", markup=False), BarColumn(), MofNCompleteColumn(),
-               TextColumn("{task.fields[rate]}"), TimeRemainingColumn()]
-    started = time.perf_counter()
-    hidden = REPORT.quiet or (not console.is_terminal and len(jobs) < 2)
-    with Progress(*columns, console=console, transient=False, disable=hidden) as progress:
-        task = progress.add_task(f"colorizing with {colorizer.name}", total=len(jobs), rate="")
-        results = colorizer.run(jobs, load=load, save=save, hints_of=hints_of)
-        for count, (job, _, error) in enumerate(results, start=1):
-            if error is None:
-                REPORT.record(type="image", input=str(job.source), output=str(job.target), status="done")
-            else:
-                message = str(error) if isinstance(error, ColorizeError) else f"{job.source}: {type(error).__name__}: {error}"
-                failures.append((job, message))
-                REPORT.failed(job, message, progress.console)
-                if isinstance(error, OutputError):  # the disk or folder, not this photo: stop instead of failing the rest
-                    results.close()  # lets the writes in flight finish or fail cleanly
-                    left = [j for j in jobs[count:] if not j.target.exists()]
-                    failures.extend((j, "not attempted") for j in left)
-                    for j in left:
-                        REPORT.record(type="image", input=str(j.source), output=str(j.target), status="failed", error="not attempted")
-                    say(("stopped: ", "red"), f"{len(left)} photos not done", out=progress.console)
-                    break
-            rate = count / max(time.perf_counter() - started, 1e-9)
-            progress.update(task, advance=1, rate=f"{rate:.1f} img/s")
-    return failures
-
-
-def common_root(jobs) -> Path:
-    return Path(os.path.commonpath([str(j.target.parent) for j in jobs]))
 
 
 @app.command("models")

@@ -14,9 +14,10 @@ import cv2
 import numpy as np
 
 from colorize_cli import files, metadata
-from colorize_cli.errors import ColorizeError
+from colorize_cli.errors import ColorizeError, UsageError
 
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif"}
+WRITABLE = ("jpg", "png", "tif", "webp")  # the output formats that keep metadata (bmp too, without it)
 # formats whose encoders accept 16 bits / an alpha channel (OpenCV's writers)
 SIXTEEN_BIT = {".png", ".tif", ".tiff"}
 ALPHA = {".png", ".tif", ".tiff", ".webp"}
@@ -112,16 +113,22 @@ def write_image(path: Path, image: np.ndarray, meta: metadata.Metadata | None = 
     kill leaves either no file or a complete one), with the input's `meta` and the `provenance` record
     inserted where the format can hold them (see `metadata`)."""
     path = Path(path)
-    image = fit_to_format(image, path.suffix)
-    params = [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY] if path.suffix.lower() in (".jpg", ".jpeg") else []
+    files.write_atomic(path, encode_image(image, path.suffix, meta, provenance, name=str(path)))
+
+
+def encode_image(image: np.ndarray, suffix: str, meta: metadata.Metadata | None = None, provenance: dict | None = None,
+                 name: str = "the output") -> bytes:
+    """The bytes of an image file of type `suffix` (".jpg"...), metadata and provenance inserted; `name`
+    is what an error calls it."""
+    image = fit_to_format(image, suffix)
+    params = [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY] if suffix.lower() in (".jpg", ".jpeg") else []
     try:
-        ok, encoded = cv2.imencode(path.suffix, np.ascontiguousarray(image), params)
+        ok, encoded = cv2.imencode(suffix, np.ascontiguousarray(image), params)
     except cv2.error:
         ok = False
     if not ok:
-        raise ColorizeError(f"{path}: OpenCV cannot write {path.suffix!r} files; choose another --format (jpg, png, tif, webp)")
-    payload = metadata.embed(encoded.tobytes(), path.suffix, (image.shape[1], image.shape[0]), meta, provenance)
-    files.write_atomic(path, payload)
+        raise ColorizeError(f"{name}: OpenCV cannot write {suffix!r} files; choose another --format (jpg, png, tif, webp)")
+    return metadata.embed(encoded.tobytes(), suffix, (image.shape[1], image.shape[0]), meta, provenance)
 
 
 @dataclass(frozen=True)
@@ -169,17 +176,22 @@ def plan(inputs: list[Path], output: Path | None, suffix: str = "_color", fmt: s
     - a file is written beside itself as NAME{suffix}.EXT, or to `output` (a file name with an
       image extension, or a folder where it keeps its name);
     - a folder is walked recursively and mirrored under `output` (default FOLDER{suffix}/).
-    `fmt` (jpg, png, ...) changes every output's extension. Inputs are never targets. Files in the
-    folders that are not images (videos, HEIC, notes…) are appended to `others`, so they can be reported."""
+    `fmt` (jpg, png, ...) changes every output's extension. Inputs are never targets, and an output folder
+    inside an input folder is never walked as input (`colorize SRC -o SRC/out` resumes like any other). Files
+    in the folders that are not images (videos, HEIC, notes…) are appended to `others`, so they can be reported."""
     ext = output_extension(fmt)
+    one_file = len(inputs) == 1 and not inputs[0].is_dir()
+    if one_file and output is not None and output.suffix and not output.is_dir() and output.suffix.lower() not in IMAGE_EXTENSIONS:
+        raise UsageError(f"-o {output}: unknown image extension {output.suffix} ({', '.join(WRITABLE)}); "
+                         f"name the output with one of them, or give a folder without an extension")
     output_is_file = output is not None and output.suffix.lower() in IMAGE_EXTENSIONS and not output.is_dir()
-    if output_is_file and (len(inputs) != 1 or inputs[0].is_dir()):
-        raise ColorizeError(f"-o {output}: a single output file needs a single input file; give a folder instead")
+    if output_is_file and not one_file:
+        raise UsageError(f"-o {output}: a single output file needs a single input file; give a folder instead")
     jobs = []
     for source in inputs:
         if source.is_dir():
             root = output or source.with_name(source.name + suffix)
-            images, not_images = walk(source)
+            images, not_images = walk(source, skip=root)
             if others is not None:
                 others.extend(not_images)
             for file in images:
@@ -217,12 +229,15 @@ def mirrored(relative: PurePath, ext: str | None) -> PurePath:
     return relative.with_suffix(ext) if ext else relative
 
 
-def walk(folder: Path) -> tuple[list[Path], list[Path]]:
+def walk(folder: Path, skip: Path | None = None) -> tuple[list[Path], list[Path]]:
     """(image files, other files) under `folder`: recursive, sorted, by extension; hidden files and
-    folders (.DS_Store, ._name AppleDouble copies, .git) are neither."""
+    folders (.DS_Store, ._name AppleDouble copies, .git) are neither, nor is the folder `skip` (the output
+    folder, when it lies inside)."""
     images, others = [], []
+    skipped = Path(skip).resolve() if skip is not None else None
     for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")
+                             and (skipped is None or (Path(dirpath) / d).resolve() != skipped))
         for name in sorted(filenames):
             if not name.startswith("."):
                 (images if Path(name).suffix.lower() in IMAGE_EXTENSIONS else others).append(Path(dirpath) / name)

@@ -1,7 +1,8 @@
 """What a photo says about itself, carried from input to output, and what made the output.
 
 Read from the input's header with Pillow (no pixels decoded): EXIF (date, camera, captions, GPS), the ICC
-profile, the resolution (DPI), XMP, PNG text chunks and the TIFF description. Written by inserting the
+profile, the resolution (DPI, and whether it was stated per inch or per centimetre), XMP, IPTC (JPEG APP13,
+TIFF tag 33723: captions, keywords, credit, dates), PNG text chunks and the TIFF description. Written by inserting the
 standard containers into the bytes OpenCV encoded, so that 16-bit and alpha outputs keep going through the
 one encoder: JPEG APP segments, PNG chunks, WebP RIFF chunks, TIFF tags in a rewritten first IFD. EXIF is
 copied entry by entry with its original types and byte order (Pillow's writer would re-guess types and
@@ -35,7 +36,9 @@ PREFIX = "Colorized by machine: "
 ORIENTATION, SOFTWARE, X_RES, Y_RES, RES_UNIT = 0x0112, 0x0131, 0x011A, 0x011B, 0x0128
 EXIF_IFD, GPS_IFD, INTEROP_IFD, MAKER_NOTE = 0x8769, 0x8825, 0xA005, 0x927C
 PIXEL_X, PIXEL_Y = 0xA002, 0xA003
-ICC_TAG, XMP_TAG = 0x8773, 0x02BC
+ICC_TAG, XMP_TAG, IPTC_TAG = 0x8773, 0x02BC, 0x83BB
+INCH, CENTIMETRE = 2, 3  # TIFF/EXIF ResolutionUnit
+PHOTOSHOP = b"Photoshop 3.0\x00"  # JPEG APP13: Photoshop image resources, of which 0x0404 holds the IPTC records
 # descriptive first-IFD tags carried over: description, make, model, date, artist, copyright, Windows XP
 # title/comment/author/keywords/subject, rating (the rest of IFD0 describes the old pixel layout)
 CARRIED_IFD0 = {0x010E, 0x010F, 0x0110, 0x0132, 0x013B, 0x8298, 0x9C9B, 0x9C9C, 0x9C9D, 0x9C9E, 0x9C9F, 0x4746, 0x4749}
@@ -66,8 +69,10 @@ class Metadata:
     exif: Exif | None = None
     orientation: int = 1
     icc: bytes | None = None
-    dpi: tuple[float, float] | None = None
+    dpi: tuple[float, float] | None = None  # always in dots per inch; `unit` says how the input stated it
+    unit: int = INCH  # ResolutionUnit to write: INCH, or CENTIMETRE (a scanner set to dots per cm)
     xmp: bytes | None = None
+    iptc: bytes | None = None  # IPTC-NAA records (captions, keywords, credit, dates: what archives catalogue)
     text: dict[str, str] = field(default_factory=dict)  # PNG text chunks
 
 
@@ -86,14 +91,24 @@ def read(path: Path) -> Metadata:
                 info = dict(image.info)
                 tiff, png = image.format == "TIFF", image.format == "PNG"
                 xmp = info.get("xmp") or info.get("XML:com.adobe.xmp")
-                if tiff and xmp is None and hasattr(image, "tag_v2"):
-                    xmp = image.tag_v2.get(XMP_TAG)
+                unit = INCH
+                if tiff and hasattr(image, "tag_v2"):
+                    xmp = xmp if xmp is not None else image.tag_v2.get(XMP_TAG)
+                    unit = image.tag_v2.get(RES_UNIT, INCH)
+                elif image.format == "JPEG" and info.get("jfif_unit") == 2:
+                    unit = CENTIMETRE
+                iptc = _photoshop_iptc(b"".join(data for marker, data in getattr(image, "applist", [])
+                                                if marker == "APP13" and data.startswith(PHOTOSHOP)))
     except Exception:
         return Metadata()
-    meta = Metadata(icc=info.get("icc_profile") or None, xmp=_as_bytes(xmp))
+    meta = Metadata(icc=info.get("icc_profile") or None, xmp=_as_bytes(xmp), iptc=iptc)
     dpi = info.get("dpi")
-    if dpi and all(isinstance(v, (int, float)) and 0 < v < 1e6 for v in dpi):
-        meta.dpi = (float(dpi[0]), float(dpi[1]))
+    try:  # TIFF gives IFDRational values; a TIFF in centimetres is converted to dpi by Pillow
+        dpi = dpi and (float(dpi[0]), float(dpi[1]))
+    except (TypeError, ValueError, ZeroDivisionError, IndexError):
+        dpi = None
+    if dpi and all(0 < v < 1e6 for v in dpi):
+        meta.dpi, meta.unit = dpi, (CENTIMETRE if unit == CENTIMETRE else INCH)
     if png:  # text chunks (other formats' info holds decoder settings, not text)
         meta.text = {k: v for k, v in info.items() if isinstance(v, str) and k != "Software" and k != "XML:com.adobe.xmp"
                      and not k.startswith("Raw profile type")}  # ImageMagick's hex EXIF copy would bring the old orientation back
@@ -101,6 +116,9 @@ def read(path: Path) -> Metadata:
         if tiff:
             with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as buffer:
                 meta.exif = parse_exif(buffer)
+                order = {b"II": "<", b"MM": ">"}[bytes(buffer[:2])]
+                entry = _read_ifd(buffer, struct.unpack(order + "I", buffer[4:8])[0], order).get(IPTC_TAG)
+                meta.iptc = entry.data if entry is not None and entry.data else meta.iptc
         elif info.get("exif"):
             blob = info["exif"]
             meta.exif = parse_exif(blob[6:] if blob[:6] == b"Exif\x00\x00" else blob)
@@ -109,6 +127,24 @@ def read(path: Path) -> Metadata:
     if meta.exif is not None and ORIENTATION in meta.exif.ifd0:
         meta.orientation = _value(meta.exif, meta.exif.ifd0[ORIENTATION])
     return meta
+
+
+def _photoshop_iptc(resources: bytes) -> bytes | None:
+    """The IPTC-NAA records (resource 0x0404) of JPEG APP13 Photoshop resources; the other resources (a
+    thumbnail of the gray original, print settings) are not carried."""
+    found, at = [], 0
+    for segment in resources.split(PHOTOSHOP)[1:]:
+        at = 0
+        while at + 12 <= len(segment) and segment[at:at + 4] == b"8BIM":
+            kind = struct.unpack(">H", segment[at + 4:at + 6])[0]
+            name_length = segment[at + 6]
+            at += 6 + name_length + 1 + (name_length + 1) % 2  # Pascal name padded to an even size
+            size = struct.unpack(">I", segment[at:at + 4])[0]
+            data = segment[at + 4:at + 4 + size]
+            at += 4 + size + size % 2
+            if kind == 0x0404:
+                found.append(data)
+    return b"".join(found) or None
 
 
 def _as_bytes(value) -> bytes | None:
@@ -265,9 +301,10 @@ def _output_exif(meta: Metadata, software: bytes | None, size: tuple[int, int], 
     if software:
         exif.ifd0[SOFTWARE] = Entry(ASCII, len(software) + 1, software + b"\0")
     if meta.dpi:
-        for tag, value in ((X_RES, meta.dpi[0]), (Y_RES, meta.dpi[1])):
+        per_unit = 2.54 if meta.unit == CENTIMETRE else 1.0
+        for tag, value in ((X_RES, meta.dpi[0] / per_unit), (Y_RES, meta.dpi[1] / per_unit)):
             exif.ifd0[tag] = Entry(RATIONAL, 1, struct.pack(order + "II", *_rational(value)))
-        exif.ifd0[RES_UNIT] = Entry(SHORT, 1, struct.pack(order + "H", 2))  # inches
+        exif.ifd0[RES_UNIT] = Entry(SHORT, 1, struct.pack(order + "H", meta.unit))
     if exif.exif:  # the pixel size the Exif directory states is the output's (turned upright)
         for tag, value in ((PIXEL_X, size[0]), (PIXEL_Y, size[1])):
             if tag in exif.exif:
@@ -344,14 +381,18 @@ def _jpeg(encoded: bytes, meta: Metadata, xmp: bytes | None, software: bytes | N
         length = struct.unpack(">H", encoded[4:6])[0]
         app0 = bytearray(encoded[2:4 + length])
         if meta.dpi:
-            app0[11] = 1  # units: dots per inch
-            app0[12:16] = struct.pack(">HH", *(max(1, min(65535, round(v))) for v in meta.dpi))
+            per_cm = meta.unit == CENTIMETRE
+            app0[11] = 2 if per_cm else 1  # units: dots per centimetre or per inch
+            app0[12:16] = struct.pack(">HH", *(max(1, min(65535, round(v / 2.54 if per_cm else v))) for v in meta.dpi))
         head += bytes(app0)
         at = 4 + length
     exif = _output_exif(meta, software, size, (meta.exif.order if meta.exif else ">"))
     segments = [_segment(0xE1, b"Exif\x00\x00" + _small_exif(exif, 65533 - 8))]
     if xmp and len(xmp) <= 65000:
         segments.append(_segment(0xE1, b"http://ns.adobe.com/xap/1.0/\x00" + xmp))
+    if meta.iptc and len(meta.iptc) <= 65000:
+        resource = b"8BIM\x04\x04\x00\x00" + struct.pack(">I", len(meta.iptc)) + meta.iptc + b"\0" * (len(meta.iptc) % 2)
+        segments.append(_segment(0xED, PHOTOSHOP + resource))
     if meta.icc:
         pieces = [meta.icc[i:i + 65519] for i in range(0, len(meta.icc), 65519)]
         if len(pieces) <= 255:
@@ -436,6 +477,8 @@ def _tiff(encoded: bytes, meta: Metadata, xmp: bytes | None, software: bytes | N
         first[ICC_TAG] = Entry(UNDEFINED, len(meta.icc), meta.icc)
     if xmp:
         first[XMP_TAG] = Entry(BYTE, len(xmp), xmp)
+    if meta.iptc:
+        first[IPTC_TAG] = Entry(UNDEFINED, len(meta.iptc), meta.iptc)
     start = len(encoded) + len(encoded) % 2
     tail = _directories(first, exif, start, order, next_ifd)
     header = encoded[:4] + struct.pack(order + "I", start)

@@ -5,8 +5,8 @@ Planning lists the source folder once and mirrors it with `media.mirrored`, the 
 Each photo is read and written through a local temporary file, so decoding, metadata and encoding are
 `media.read_photo` and `media.write_image` as for local files; the upload is atomic: object stores (S3, GCS)
 show an object only once it is complete, and elsewhere (HDFS, local) the file is written under a temporary
-name and renamed. An existing output counts as done (its provenance is not read back on remote storage;
---overwrite redoes it). Credentials come from the environment, as pyarrow reads them (AWS_*, GOOGLE_*)."""
+name and renamed. An existing output's provenance is read back, as for local files, so a rerun skips what
+was made with the same settings and refuses to replace what was made otherwise. Credentials come from the environment, as pyarrow reads them (AWS_*, GOOGLE_*)."""
 
 from __future__ import annotations
 
@@ -96,6 +96,22 @@ def existing(jobs: list[RemoteJob]) -> set[RemoteJob]:
     paths = [filesystem(job.target)[1] for job in jobs]
     found = target_fs.get_file_info(paths)
     return {job for job, info in zip(jobs, found) if info.type == fs.FileType.File}
+
+
+def read_provenance(location: str) -> dict | None:
+    """The provenance record of an output at `location` (see `metadata.read_provenance`), or None. The whole
+    file is read: WebP and TIFF outputs carry their record after the pixels."""
+    import io
+
+    from colorize_cli import metadata
+
+    source_fs, path = filesystem(location)
+    try:
+        with source_fs.open_input_stream(path) as stream:
+            payload = stream.read()
+    except OSError:
+        return None
+    return metadata.read_provenance(io.BytesIO(payload))
 
 
 def read(location: str, max_pixels: int | None = media.MAX_PIXELS):

@@ -244,3 +244,43 @@ def test_a_lone_bad_file_exits_1_in_a_real_process(tmp_path):
     result = subprocess.run([sys.executable, "-m", "colorize_cli", str(bad)], capture_output=True, text=True)
     assert result.returncode == 1, result.stderr[-500:]
     assert "notes.jpg" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("fmt, magic", [(None, b"\x89PNG"), ("jpg", b"\xff\xd8"), ("webp", b"RIFF")])
+def test_dash_output_writes_the_encoded_photo_to_stdout(photo, fmt, magic):
+    from colorize_cli import metadata
+
+    result = invoke(photo, "-m", "tiny", "-o", "-", *(["--format", fmt] if fmt else []))
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout_bytes.startswith(magic)
+    decoded = cv2.imdecode(np.frombuffer(result.stdout_bytes, np.uint8), cv2.IMREAD_UNCHANGED)
+    assert decoded.shape == (48, 64, 3)
+    import io
+
+    assert metadata.read_provenance(io.BytesIO(result.stdout_bytes))["model"] == "tiny"
+    assert not (photo.parent / "-").exists() and not photo.with_name("x_color.jpg").exists()
+
+
+def test_dash_output_is_refused_for_a_folder(photo_folder):
+    result = invoke(photo_folder, "-m", "tiny", "-o", "-")
+    assert result.exit_code == 2 and "-o - writes one photo" in result.output
+    assert not (photo_folder.parent / "-").exists()
+
+
+@pytest.mark.parametrize("name", ["q.xyz", "q.heic"])
+def test_unknown_output_extension_is_refused(photo, tmp_path, name):
+    result = invoke(photo, "-m", "tiny", "-o", tmp_path / name)
+    assert result.exit_code == 2
+    assert f"unknown image extension {name[1:]} (jpg, png, tif, webp)" in result.output
+    assert not (tmp_path / name).exists()
+
+
+def test_output_folder_inside_the_input_is_not_an_input(photo_folder):
+    out = photo_folder / "out"
+    first = invoke(photo_folder, "-m", "tiny", "-o", out)
+    assert first.exit_code == 0, first.output
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == ["a.jpg", "c.png", "sub/b.jpg"]
+    again = invoke(photo_folder, "-m", "tiny", "-o", out)
+    assert again.exit_code == 0, again.output
+    assert "all 3 outputs exist" in again.output
+    assert not (out / "out").exists()

@@ -117,3 +117,42 @@ def test_formats_without_room_for_metadata_are_written_plainly(tmp_path):
     media.write_image(tmp_path / "x.bmp", landscape(), metadata.Metadata(dpi=(300.0, 300.0)), PROVENANCE)
     assert media.read_image(tmp_path / "x.bmp").shape == (30, 40, 3)
     assert metadata.read_provenance(tmp_path / "x.bmp") is None
+
+
+EXIFTOOL = __import__("shutil").which("exiftool")
+ARCHIVE_TAGS = ["-IPTC:Caption-Abstract=Grand-mère à la plage", "-IPTC:Keywords=beach", "-IPTC:Keywords=1962",
+                "-IPTC:Credit=Musée de Bretagne", "-IPTC:DateCreated=1962:07:14", "-IPTC:CodedCharacterSet=UTF8",
+                "-XMP-dc:Description=Plage de Dinard", "-XMP-dc:Subject=family"]
+
+
+def exiftool(*args) -> dict:
+    import json
+    import subprocess
+
+    result = subprocess.run([EXIFTOOL, "-j", "-G1", "-charset", "iptc=UTF8", *map(str, args)], capture_output=True, text=True, check=True)
+    return json.loads(result.stdout)[0]
+
+
+@pytest.mark.skipif(EXIFTOOL is None, reason="exiftool is not installed (apt-get install libimage-exiftool-perl)")
+@pytest.mark.parametrize("suffix, resolution", [(".jpg", ["-XResolution=300", "-YResolution=300", "-ResolutionUnit=inches"]),
+                                                (".tif", ["-XResolution=400", "-YResolution=400", "-ResolutionUnit=cm"])])
+def test_archive_metadata_written_by_exiftool_survives(tmp_path, suffix, resolution):
+    """A catalogued scan (IPTC caption, keywords, credit, date; XMP; its resolution and unit, as exiftool
+    writes them) keeps all of it through colorize, read back by exiftool."""
+    import subprocess
+
+    from conftest import invoke
+
+    source = tmp_path / f"scan{suffix}"
+    Image.fromarray(landscape()).convert("L").save(source)
+    subprocess.run([EXIFTOOL, "-q", "-overwrite_original", "-codedcharacterset=utf8", *ARCHIVE_TAGS, *resolution, str(source)], check=True)
+    before = exiftool(source)
+    result = invoke(source, "-m", "tiny")
+    assert result.exit_code == 0, result.output
+    after = exiftool(source.with_name(f"scan_color{suffix}"))
+    for key in ("IPTC:Caption-Abstract", "IPTC:Keywords", "IPTC:Credit", "IPTC:DateCreated", "XMP-dc:Description", "XMP-dc:Subject"):
+        assert after.get(key) == before[key], key
+    assert after["IPTC:Caption-Abstract"] == "Grand-mère à la plage"
+    for key in ("XResolution", "YResolution", "ResolutionUnit"):
+        assert after[f"IFD0:{key}"] == before[f"IFD0:{key}"], key
+    assert after["IFD0:Software"].startswith("Colorized by machine: colorize")

@@ -1,0 +1,397 @@
+"""The photo job: one flow for image files, folders and folders on remote storage, whichever engine runs it.
+
+    plan -> sort what exists (provenance) -> run on an engine (threads here, or Ray actors) -> summary
+
+`run_photos` is what `colorize PATH...` runs for photos, and what a Python program calls to colorize a
+folder the way the command does (resume, refusals, metadata, atomic writes). What the job has to say while
+it runs goes to an `Events` object: the CLI's prints lines and JSON records; the base class says nothing.
+Errors that stop the whole job are raised: `UsageError` (exit 2: the command asked for something that is
+not there or outputs made otherwise are in the way), `ColorizeError` (exit 1: e.g. the Ray cluster failed);
+a photo that fails is reported through `Events.failed` and the rest complete."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from colorize_cli import metadata
+from colorize_cli.errors import ColorizeError, OutputError, UsageError
+
+
+@dataclass
+class Engine:
+    """Who runs the job: this process (local threads) or a Ray cluster (see `ray_engine`)."""
+    name: str = "local"
+    address: str | None = None  # ray: host:port of `ray start --head`, or auto; None: a Ray instance for this run
+    workers: int | None = None  # ray: colorizing actors
+
+    def __post_init__(self):
+        if self.name not in ("local", "ray"):
+            raise UsageError(f"--engine {self.name!r}: choose local or ray")
+        if self.name == "local" and (self.address or self.workers):
+            raise UsageError("--address and --workers apply to --engine ray")
+
+
+@dataclass
+class Model:
+    """The model and what adjusts it, as every output records it."""
+    name: str
+    saturation: float | None = None
+    backend: str = "auto"  # see pipeline.choose_backend
+    # further items every output records about what made it (e.g. {"hints": "12 points"}); the rerun check
+    # compares them too, so an output made with other hints is not taken as done
+    provenance_extra: dict = field(default_factory=dict)
+    hints: object = None  # a hints.HintSpec: colours the user knows, for the one input
+    _provenance: dict | None = field(default=None, repr=False)
+
+    def provenance(self) -> dict:
+        """What every output records as having made it (tool, model, weights, saturation, extras), resolved
+        from the card without loading the network; an unknown model raises UsageError here."""
+        if self._provenance is None:
+            from colorize_cli import __version__, registry
+            from colorize_cli.pipeline import choose_backend
+
+            backend, tflite = choose_backend(self.name, self.backend)
+            if backend == "litert":  # the file that runs is the .tflite: its outputs are its own
+                card, weights = tflite
+                sha = card.tflite.get("sha256")
+            else:
+                card, weights = registry.resolve(self.name)
+                sha = card.sha256
+            saturation = card.saturation if self.saturation is None else self.saturation
+            self._provenance = {"tool": f"colorize {__version__}", "model": card.name,
+                                "weights": (sha or registry.file_sha256(weights))[:12], "saturation": float(saturation),
+                                **self.provenance_extra}
+        return self._provenance
+
+    def settings(self) -> dict:
+        """The provenance items for --json records (only once they have been resolved)."""
+        return {k: v for k, v in (self._provenance or {}).items() if k != "tool"}
+
+    def load(self, batch_size: int, engine: Engine | None = None):
+        """The colorizer that runs the jobs: `pipeline.Colorizer`, or `RayColorizer` (same interface) on Ray."""
+        if engine is not None and engine.name == "ray":
+            from colorize_cli.ray_engine import RayColorizer
+
+            return RayColorizer(self.name, batch_size, self.saturation, self.backend, engine.address, engine.workers)
+        from colorize_cli.pipeline import Colorizer
+
+        return Colorizer(self.name, batch_size=batch_size, saturation=self.saturation, backend=self.backend)
+
+
+@dataclass
+class Summary:
+    done: int = 0
+    skipped: int = 0
+    failed: int = 0
+    not_images: int = 0
+
+    def add(self, other: "Summary") -> None:
+        for key in vars(self):
+            setattr(self, key, getattr(self, key) + getattr(other, key))
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failed else 0
+
+
+@dataclass
+class Existing:
+    """What a run finds at its planned outputs (see `sort_existing`)."""
+    todo: list  # no output yet, or one that --overwrite redoes
+    same: list  # made with the same settings: skipped, so a rerun resumes
+    other: dict  # made otherwise (another model, weights, saturation or program): made-by -> jobs
+    unrecorded: list  # BMP outputs, which cannot record what made them: kept as they are
+
+
+class OutputsInTheWay(UsageError):
+    """Some outputs exist but were made otherwise: nothing was done (exit 2); `found.other` says by what."""
+
+    def __init__(self, message: str, found: Existing):
+        super().__init__(message)
+        self.found = found
+
+
+class Events:
+    """What a job says while it runs; the CLI overrides these to print lines and JSON records."""
+
+    def not_images(self, others: list[str]) -> None:
+        """Files in the folders that are not images (not colorized)."""
+
+    def existing(self, job, status: str) -> None:
+        """An output that is there already: status "skipped" (same settings) or "kept" (BMP, no record)."""
+
+    def note(self, *parts) -> None:
+        """A line for people (nothing to do, the summary): strings, or (string, style) pairs to print plainly."""
+
+    def progress(self, name: str, total: int):
+        """A context manager around the run; what it yields is called once per finished photo."""
+        return contextlib.nullcontext(lambda: None)
+
+    def done(self, job) -> None:
+        pass
+
+    def failed(self, job, message: str) -> None:
+        pass
+
+    def stopped(self, left: list) -> None:
+        """The output location itself failed (full, read-only): `left` were not attempted."""
+
+
+# -- where photos are read and written -------------------------------------------------------------------
+
+class LocalFiles:
+    """Image files and folders on this machine (`media`)."""
+    remote = False
+
+    def plan(self, sources: list[str], output: str | None, suffix: str, fmt: str | None):
+        from colorize_cli import media
+
+        others: list[Path] = []
+        jobs = media.plan([Path(s) for s in sources], Path(output) if output else None, suffix, fmt, others=others)
+        return jobs, [str(p) for p in others]
+
+    def exists(self, jobs) -> set:
+        return {job for job in jobs if job.target.exists()}
+
+    def read_record(self, target) -> dict | None:
+        return metadata.read_provenance(target)
+
+    def check(self, job, max_pixels) -> None:
+        """Header-only size check before the model loads: a bomb is refused in milliseconds."""
+        from colorize_cli import media
+
+        media.check_pixels(job.source, max_pixels)
+
+    def read(self, job, max_pixels):
+        from colorize_cli import media
+
+        return media.read_photo(job.source, max_pixels=None)  # sizes were checked by `check`
+
+    def write(self, job, image, meta, provenance) -> None:
+        from colorize_cli import media
+
+        media.write_image(job.target, image, meta, provenance)
+
+    def where(self, jobs) -> str:
+        return str(jobs[0].target if len(jobs) == 1 else Path(os.path.commonpath([str(j.target.parent) for j in jobs])))
+
+
+class StoredFiles:
+    """A folder on storage pyarrow knows (s3://, gs://, hdfs://, file://; see `storage`): on --engine ray."""
+    remote = True
+
+    def plan(self, sources: list[str], output: str | None, suffix: str, fmt: str | None):
+        from colorize_cli import storage
+
+        if len(sources) != 1 or not output:
+            raise UsageError("remote storage: give one source folder and an output folder (-o)")
+        self.output = output
+        return storage.plan(sources[0], output, fmt)
+
+    def exists(self, jobs) -> set:
+        from colorize_cli import storage
+
+        try:
+            return storage.existing(jobs)
+        except OSError as exc:
+            raise UsageError(f"{jobs[0].target}: cannot list the outputs ({exc}); check the location") from None
+
+    def read_record(self, target) -> dict | None:
+        from colorize_cli import storage
+
+        return storage.read_provenance(target)
+
+    def check(self, job, max_pixels) -> None:
+        pass  # checked where the photo is read, on the worker
+
+    def read(self, job, max_pixels):
+        from colorize_cli import storage
+
+        return storage.read(job.source, max_pixels)
+
+    def write(self, job, image, meta, provenance) -> None:
+        from colorize_cli import storage
+
+        storage.write(job.target, image, meta, provenance)
+
+    def where(self, jobs) -> str:
+        return self.output
+
+
+def files_for(sources: list[str], output: str | None, engine: Engine | None):
+    """LocalFiles, or StoredFiles when a source or the output is a URI (which needs --engine ray)."""
+    from colorize_cli.storage import is_uri
+
+    uri = next((p for p in [*sources, output] if is_uri(p)), None)
+    if uri is None:
+        return LocalFiles()
+    if engine is None or engine.name != "ray":
+        raise UsageError(f"{uri}: folders on remote storage run on --engine ray")
+    return StoredFiles()
+
+
+# -- the flow ---------------------------------------------------------------------------------------------
+
+def sort_existing(jobs: list, provenance: dict, overwrite: bool, files) -> Existing:
+    """Sort jobs by what already exists at their targets, reading each existing output's provenance record
+    (several at once). An output is skipped only if it was made with the same settings."""
+    found = Existing([], [], {}, [])
+    present = set() if overwrite else files.exists(jobs)
+    recordable = [job for job in jobs if job in present and Path(str(job.target)).suffix.lower() in metadata.RECORDS]
+    with ThreadPoolExecutor(8) as pool:
+        records = dict(zip(recordable, pool.map(lambda job: files.read_record(job.target), recordable)))
+    for job in jobs:
+        if job not in present:
+            found.todo.append(job)
+        elif job not in records:
+            found.unrecorded.append(job)
+        elif metadata.same_settings(records[job], provenance):
+            found.same.append(job)
+        else:
+            found.other.setdefault(metadata.describe(records[job]), []).append(job)
+    return found
+
+
+def in_the_way(found: Existing, provenance: dict, total: int) -> OutputsInTheWay:
+    """The refusal when outputs made otherwise exist: by what, and the two fixes."""
+    count = sum(len(jobs) for jobs in found.other.values())
+    groups = "; ".join(f"{len(jobs)} by {made_by}" if count > 1 else f"by {made_by}" for made_by, jobs in found.other.items())
+    example = next(iter(found.other.values()))[0].target
+    which = f"{example} exists but was" if count == 1 else f"{count} of {total} outputs exist (e.g. {example}) but were"
+    return OutputsInTheWay(f"{which} made otherwise: {groups}. Nothing was done. To redo {'it' if count == 1 else 'them'} "
+                           f"with {metadata.describe(provenance)}, add --overwrite; to keep both, choose another -o or --suffix.",
+                           found)
+
+
+def run_photos(sources: list[str], output: str | None, model: Model, *, suffix: str = "_color", fmt: str | None = None,
+               overwrite: bool = False, batch_size: int = 8, max_pixels: int | None = None, engine: Engine | None = None,
+               events: Events | None = None) -> Summary:
+    """Colorize image files and folders (local paths, or one remote folder on --engine ray) into `output`
+    (default: beside each file, FOLDER{suffix}/ for a folder), resuming a run that stopped."""
+    from colorize_cli import media
+
+    events = events or Events()
+    max_pixels = media.MAX_PIXELS if max_pixels is None else max_pixels
+    files = files_for(sources, output, engine)
+    try:
+        jobs, others = files.plan(sources, output, suffix, fmt)
+    except ColorizeError as exc:  # what the command asked for cannot be planned: a usage error (exit 2)
+        raise exc if isinstance(exc, UsageError) else UsageError(str(exc)) from None
+    summary = Summary(not_images=len(others))
+    if others:
+        events.not_images(others)
+    if not jobs:
+        raise ColorizeError(f"no images found in {', '.join(sources)}")
+    provenance = model.provenance()
+    found = sort_existing(jobs, provenance, overwrite, files)
+    if found.other:
+        raise in_the_way(found, provenance, len(jobs))
+    for status, kept in (("skipped", found.same), ("kept", found.unrecorded)):
+        for job in kept:
+            events.existing(job, status)
+    summary.skipped = len(found.same) + len(found.unrecorded)
+    kept_note = (f"; {len(found.unrecorded)} existing BMP outputs cannot record what made them and were kept"
+                 if found.unrecorded else "")
+    if not found.todo:
+        what = f"{jobs[0].target} exists" if len(jobs) == 1 else f"all {len(jobs)} outputs exist"
+        events.note(f"Nothing to do: {what}, made by {metadata.describe(provenance)} as now{kept_note}; "
+                    f"--overwrite redoes {'it' if len(jobs) == 1 else 'them'}.")
+        return summary
+    todo = []
+    for job in found.todo:
+        try:
+            files.check(job, max_pixels)
+            todo.append(job)
+        except ColorizeError as exc:
+            summary.failed += 1
+            events.failed(job, str(exc))
+    if todo:
+        hints_of = photo_hints(model.hints, todo[0], files, max_pixels) if model.hints is not None else None
+        carried = {}  # job -> the input's metadata, from its reading to its writing (worker threads or one actor)
+
+        def load(job):
+            image, carried[job] = files.read(job, max_pixels)
+            return image
+
+        def save(job, image):
+            files.write(job, image, carried.pop(job, None), provenance)
+
+        colorizer = model.load(batch_size, engine)
+        done, failed = run(colorizer, todo, load, save, events, hints_of)
+        summary.done, summary.failed = done, summary.failed + failed
+    events.note((f"{summary.done} colorized", "bold"), f", {summary.skipped} skipped (made with these settings), "
+                f"{summary.failed} failed" + (f" — output: {files.where(found.todo)}" if summary.done else "") + kept_note)
+    return summary
+
+
+def run(colorizer, jobs: list, load: Callable, save: Callable, events: Events, hints_of=None) -> tuple[int, int]:
+    """Run `jobs` through the colorizer (`load(job) -> image`, `save(job, image)` in its worker threads or
+    actors); returns (done, failed). A failure of the output location itself (`OutputError`: full disk,
+    read-only folder) stops the job instead of failing every later photo the same way."""
+    done = failed = 0
+    with events.progress(f"colorizing with {colorizer.name}", len(jobs)) as advance:
+        results = colorizer.run(jobs, load=load, save=save, hints_of=hints_of)
+        for count, (job, _, error) in enumerate(results, start=1):
+            if error is None:
+                done += 1
+                events.done(job)
+            else:
+                failed += 1
+                events.failed(job, str(error) if isinstance(error, ColorizeError) else f"{job.source}: {type(error).__name__}: {error}")
+                if isinstance(error, OutputError):
+                    results.close()  # lets the writes in flight finish or fail cleanly
+                    left = [j for j in jobs[count:] if not Path(str(j.target)).exists()]
+                    failed += len(left)
+                    events.stopped(left)
+                    break
+            advance()
+    return done, failed
+
+
+def photo_hints(spec, job, files, max_pixels):
+    """The hints resolved against the one photo before the model loads, so that hints which do not fit it
+    stop the job (UsageError); returns the pipeline's hints_of. An unreadable photo is left to the usual
+    per-photo report."""
+    from colorize_cli import media
+
+    try:
+        hints = spec.resolve(files.read(job, max_pixels)[0])
+    except media.ImageReadError:
+        return None
+    except ColorizeError as exc:
+        raise UsageError(f"{job.source}: {exc}") from None
+    return lambda job, image: hints
+
+
+def photo_bytes(source: str, model: Model, fmt: str | None = None, batch_size: int = 1) -> bytes:
+    """One photo colorized and encoded as a file of `fmt` (default PNG) with its metadata and provenance,
+    for `colorize photo.jpg -o -` (the bytes go to stdout)."""
+    from colorize_cli import media
+
+    ext = media.output_extension(fmt or "png")
+    source = Path(source)
+    if not source.is_file():
+        raise UsageError(f"-o - writes one photo to stdout; {source} is not one: give an image file, or an output folder")
+    provenance = model.provenance()
+    image, meta = media.read_photo(source)
+    hints = model.hints.resolve(image) if model.hints is not None else None
+    colorizer = model.load(batch_size)
+    return media.encode_image(colorizer.colorize_bgr(image, hints), ext, meta, provenance, name="-o -")
+
+
+def not_images_line(others: list[str], verbose: bool) -> str:
+    """Files that are not images, counted by extension on one line (--verbose names them)."""
+    from colorize_cli import video
+
+    kinds = Counter(Path(p).suffix.lower() or "(no extension)" for p in others)
+    listed = ", ".join(f"{n} {ext}" for ext, n in kinds.most_common())
+    videos = [p for p in others if video.is_video(p)]
+    hint = f"; colorize videos by name (colorize {videos[0]})" if videos else ""
+    return (f"not colorized: {len(others)} file{'s' if len(others) > 1 else ''} that {'are' if len(others) > 1 else 'is'} "
+            f"not images ({listed}){hint}" + ("" if verbose else "; --verbose names them"))
