@@ -786,7 +786,7 @@ def train_command(
         fail_on(exc)
     except ValueError as exc:  # e.g. an image size the architecture cannot take
         fail(str(exc), 2)
-    say(("exported", "bold"), f" {card_path.with_suffix('.keras')} — use it with `colorize -m {card_path.stem} PHOTO`")
+    say(("exported", "bold"), f" {card_path.with_suffix('.keras')} — use it with `colorize -m {model_argument(card_path)} PHOTO`")
 
 
 OPTION_OBJECTIVES = {  # objectives each objective-specific training option changes anything for
@@ -814,6 +814,19 @@ def check_objective_options(model: str, objective: str | None, options: dict) ->
             users = ", ".join(sorted(objectives)) if len(objectives) < 5 else "the adversarial objectives (not regression)"
             fail(f"{flag} applies to {users}, not to {chosen!r} (-m {model}{f' --objective {objective}' if objective else ''}); "
                  f"leave it out or choose a recipe it applies to", 2)
+
+
+def model_argument(card_path: Path) -> str:
+    """What to give -m for an exported model: its name where `colorize` looks (the user's models folder,
+    COLORIZE_MODELS_DIR), else the path of its .keras (a --models-dir of its own)."""
+    from colorize_cli import registry
+
+    searched = {directory.resolve() for directory in registry.models_dirs()}
+    if card_path.parent.resolve() in searched:
+        return card_path.stem
+    import shlex
+
+    return shlex.quote(short_path(card_path.with_suffix(".keras")))
 
 
 def new_run_folder(model: str) -> Path:
@@ -880,7 +893,7 @@ def export_command(
         except ColorizeError as exc:
             hint = "; to convert a model to TFLite add --format tflite" if not Path(source).is_dir() else ""
             fail(f"{exc}{hint}")
-        say(("exported", "bold"), f" {card_path.with_suffix('.keras')} — use it with `colorize -m {card_path.stem} PHOTO`")
+        say(("exported", "bold"), f" {card_path.with_suffix('.keras')} — use it with `colorize -m {model_argument(card_path)} PHOTO`")
         model = str(card_path.with_suffix(".keras")) if fmt == "tflite" else None
     if model is None:
         return

@@ -418,13 +418,14 @@ def train(cfg: TrainConfig, models_dir: Path | None = None, log=print, callbacks
 
         raise MissingDependencyError("training draws its loss curves with matplotlib, which is not installed: "
                                      "pip install 'colorize-cli[train]' (or pip install matplotlib)") from None
-    (run_dir / "samples").mkdir(parents=True, exist_ok=True)
-
     paths = data.list_images(cfg.data_dir)
     if not paths:
         raise ColorizeError(f"{cfg.data_dir}: no images found (looked for {', '.join(sorted(data.IMAGE_EXTENSIONS))})")
     scan = data.scan_images(paths, progress=scan_progress(len(paths)) if scan_progress else None)
     log(f"{len(scan.usable)} usable photos; skipped {len(scan.unreadable)} unreadable and {len(scan.grayscale)} black-and-white")
+    if not scan.usable:  # said before anything is written: no empty run folder is left behind
+        raise ColorizeError(f"{cfg.data_dir}: no colour photos to learn from ({len(scan.grayscale)} black-and-white, "
+                            f"{len(scan.unreadable)} unreadable); train on a folder of colour photos")
     if cfg.val_dir:
         train_paths, val_paths = scan.usable, data.scan_images(data.list_images(cfg.val_dir)).usable
     else:
@@ -437,6 +438,7 @@ def train(cfg: TrainConfig, models_dir: Path | None = None, log=print, callbacks
         raise ColorizeError(f"{cfg.data_dir}: {len(train_paths)} photos left for training{held_out}, fewer than one batch of "
                             f"{cfg.batch_size}; add photos, lower --batch-size, or give a separate --val folder")
 
+    (run_dir / "samples").mkdir(parents=True, exist_ok=True)  # the data is usable: the run begins
     steps_per_epoch = max(1, len(train_paths) // cfg.batch_size)
     total_steps = cfg.steps or steps_per_epoch * cfg.epochs
 

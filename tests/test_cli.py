@@ -284,3 +284,34 @@ def test_output_folder_inside_the_input_is_not_an_input(photo_folder):
     assert again.exit_code == 0, again.output
     assert "all 3 outputs exist" in again.output
     assert not (out / "out").exists()
+
+
+def test_training_on_black_and_white_photos_stops_before_writing(tmp_path):
+    photos = tmp_path / "bw"
+    photos.mkdir()
+    for i in range(3):
+        cv2.imwrite(str(photos / f"p{i}.jpg"), cv2.cvtColor(gradient_bgr(40, 40), cv2.COLOR_BGR2GRAY))
+    result = invoke("train", photos, "--run", tmp_path / "runs" / "x", "--name", "bw-test", "--models-dir", tmp_path / "m")
+    assert result.exit_code == 1
+    assert "no colour photos to learn from (3 black-and-white, 0 unreadable)" in result.output
+    assert not (tmp_path / "runs").exists() and not (tmp_path / "m").exists()
+
+
+@pytest.mark.slow
+def test_the_printed_command_after_training_works(tmp_path, monkeypatch):
+    """`colorize train ... --models-dir M --name x` ends with a `colorize -m ... PHOTO` line that works as printed."""
+    import shlex
+
+    from test_train import colour_photos
+
+    monkeypatch.chdir(tmp_path)
+    photos = colour_photos(tmp_path / "photos", count=8)
+    result = invoke("train", photos, "--steps", "2", "--batch-size", "4", "--image-size", "32", "--width", "4",
+                    "--d-width", "4", "--run", "runs/x", "--name", "x", "--models-dir", "M")
+    assert result.exit_code == 0, result.output
+    printed = result.output.split("use it with `")[1].split("`")[0]
+    assert printed == "colorize -m M/x.keras PHOTO"
+    args = shlex.split(printed)[1:-1] + [str(photos / "p00.jpg"), "-o", "out.jpg"]
+    again = invoke(*args)
+    assert again.exit_code == 0, again.output
+    assert cv2.imread("out.jpg").shape == (40, 40, 3)
