@@ -603,6 +603,7 @@ def eval_command(
                                                    "black-and-white folders are colorized and shown without scores.", show_default=False),
     models: List[str] = typer.Option(["lsgan"], "-m", "--model", metavar="NAME", help="Model name or .keras path; repeat for several; 'all' = every model with weights."),
     out: Path = typer.Option(Path("report"), "--out", "-o", help="Folder for metrics.json/.csv, report.md and the comparison grids."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace the report already in --out (default: refuse, so an earlier report is never lost)."),
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Evaluate a random subset of N photos per folder (see --seed)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the --limit subset."),
     grid_rows: int = typer.Option(8, "--grid-rows", min=1, help="Photos per comparison grid."),
@@ -630,6 +631,10 @@ def eval_command(
     for folder in folders:
         if not folder.is_dir():
             fail(f"{folder}: not a folder; give folders of photos", 2)
+    earlier = evaluate.existing_report(out)
+    if earlier and not overwrite:
+        fail(f"{out}: holds an earlier report ({', '.join(p.name for p in earlier[:3])}{', …' if len(earlier) > 3 else ''}); "
+             f"add --overwrite to replace it, or choose another --out", 2)
     try:
         names = [n for n, c in sorted(registry.list_models().items()) if c.runnable] if models == ["all"] else models
         from colorize_cli.pipeline import Colorizer
@@ -685,8 +690,12 @@ def eval_command(
         notes.append(text)
         REPORT.warn(text)
 
-    written = evaluate.write_report(results, out, grid_rows, note=note)
-    REPORT.info(f"wrote {len(written)} files to {out}/ (report.md, metrics.json, metrics.csv, grids)")
+    try:
+        written = evaluate.write_report(results, out, grid_rows, note=note, models=evaluate.model_records(colorizers))
+    except ColorizeError as exc:
+        fail_on(exc)
+    replaced = " (replacing the earlier report)" if earlier else ""
+    REPORT.info(f"wrote {len(written)} files to {out}/{replaced} (report.md, metrics.json, metrics.csv, grids)")
     REPORT.record(type="report", folder=str(out), files=[str(p) for p in written], **({"notes": notes} if notes else {}))
 
 

@@ -42,6 +42,9 @@ class Normalization:
 
 
 DEFAULT_NORMALIZATION = Normalization()
+# mean LAB chroma below this counts as a black-and-white photo: no colour truth to score or learn from
+# (eval's has_truth and train's scan both use it)
+MIN_CHROMA = 3.0
 
 
 # --- conversions on float32 images in [0, 1] -------------------------------------------------

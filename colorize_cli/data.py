@@ -17,7 +17,7 @@ import numpy as np
 from colorize_cli import colorspace
 from colorize_cli.media import IMAGE_EXTENSIONS, list_images  # noqa: F401  (the one walker; used as data.list_images)
 
-MIN_CHROMA = 3.0  # mean LAB chroma below this counts as a black-and-white photo: nothing to learn from
+MIN_CHROMA = colorspace.MIN_CHROMA  # below it a photo is black-and-white: nothing to learn from (eval uses the same)
 
 
 def read_bgr(path: str | os.PathLike) -> np.ndarray | None:

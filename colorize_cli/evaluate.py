@@ -27,7 +27,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from colorize_cli import colorspace, data, media, metrics
+from colorize_cli import colorspace, files, media, metrics
 
 GRAY = "gray baseline"
 METRICS = ("psnr", "ssim", "delta_e", "auc", "colorfulness", "truth_colorfulness", "top5", "kl")
@@ -65,7 +65,7 @@ class DatasetResult:
 
 def load_photos(folder: Path, limit: int | None = None, seed: int = 0, step=None) -> list[Photo]:
     """Every readable image in `folder` (a seeded random subset of `limit` if given), sorted by name."""
-    paths = data.list_images(folder)
+    paths = media.list_images(folder)
     if limit and limit < len(paths):
         paths = sorted(random.Random(seed).sample(paths, limit))
     return read_photos(paths, step)
@@ -80,7 +80,7 @@ def read_photos(paths: list[Path], step=None) -> list[Photo]:
         image = media.fit_to_format(media.read_image(path), ".jpg")  # 8-bit, alpha dropped
         if image.ndim == 3 and image.shape[2] == 1:
             image = image[:, :, 0]
-        photos.append(Photo(path, image, has_truth=image.ndim == 3 and _chroma(image) >= data.MIN_CHROMA))
+        photos.append(Photo(path, image, has_truth=image.ndim == 3 and _chroma(image) >= colorspace.MIN_CHROMA))
         if step:
             step()
     return photos
@@ -133,10 +133,10 @@ def colorize_all(colorizer, photos: list[Photo], step=None) -> tuple[list[np.nda
     return outputs, len(photos) / (time.perf_counter() - start)
 
 
-def evaluate_dataset(folder: Path, colorizers: list, limit: int | None = None, seed: int = 0, progress=None,
+def evaluate_dataset(folder: Path, colorizers: list, limit: int | None = None, seed: int = 0,
                      classifier=None, step=None) -> DatasetResult:
     """`step(advance=1, more=0)`: called for every photo read, colorized and scored (for a progress bar)."""
-    return evaluate_photos(Path(folder).name, load_photos(folder, limit, seed, step), colorizers, progress, classifier, step=step)
+    return evaluate_photos(Path(folder).name, load_photos(folder, limit, seed, step), colorizers, classifier, step=step)
 
 
 def recognition_scores(classifier, outputs: list[np.ndarray], truth_probabilities: list[np.ndarray]) -> list[dict]:
@@ -151,7 +151,7 @@ def recognition_scores(classifier, outputs: list[np.ndarray], truth_probabilitie
     return rows
 
 
-def evaluate_photos(name: str, photos: list[Photo], colorizers: list, progress=None, classifier=None,
+def evaluate_photos(name: str, photos: list[Photo], colorizers: list, classifier=None,
                     full: bool = True, step=None) -> DatasetResult:
     has_truth = bool(photos) and all(p.has_truth for p in photos)
     if step:  # every candidate's photos are scored; the models' are colorized first
@@ -172,8 +172,6 @@ def evaluate_photos(name: str, photos: list[Photo], colorizers: list, progress=N
                 result.rows.append({"dataset": result.name, "model": name, "file": photo.path.name, **row, **extra})
                 if step:
                     step()
-            if progress:
-                progress(name)
     return result
 
 
@@ -240,40 +238,77 @@ def plot_psnr_vs_colorfulness(results: list[DatasetResult], path: Path) -> None:
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    with files.atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=100)
     plt.close(fig)
 
 
 # -- files ------------------------------------------------------------------------------------------
 
-def write_report(results: list[DatasetResult], out: Path, grid_rows: int = 8, note=None) -> list[Path]:
+def model_records(colorizers: list) -> dict[str, dict]:
+    """What each evaluated model was, for metrics.json: its weights file's SHA-256 (of the file that ran:
+    the .tflite on LiteRT), the backend and the saturation it ran with."""
+    from colorize_cli import registry
+
+    records = {}
+    for colorizer in colorizers:
+        card = colorizer.card
+        if colorizer.backend == "litert":
+            sha, path = card.tflite.get("sha256"), card.tflite_path
+        else:
+            sha, path = card.sha256, card.weights_path
+        if not sha and path is not None and Path(path).is_file():
+            sha = registry.file_sha256(path)
+        records[colorizer.name] = {"weights_sha256": sha, "backend": colorizer.backend, "saturation": colorizer.saturation,
+                                   "arch": card.arch, "input_size": card.input_size}
+    return records
+
+
+REPORT_FILES = ("metrics.json", "metrics.csv", "report.md")
+
+
+def existing_report(out: Path) -> list[Path]:
+    """The files of an earlier report in `out` (what writing one there would replace)."""
+    out = Path(out)
+    return [p for p in [*(out / name for name in REPORT_FILES), *sorted(out.glob("grid_*.png")),
+                        out / "psnr_vs_colorfulness.png"] if p.is_file()]
+
+
+def write_report(results: list[DatasetResult], out: Path, grid_rows: int = 8, note=None, models: dict | None = None) -> list[Path]:
     """metrics.json, metrics.csv, report.md, comparison grids and the PSNR-colourfulness plot; returns the files.
-    Without matplotlib the plot is left out and says so in one line: `note(PLOT_SKIPPED)` (default: on stderr)
-    and in report.md."""
+    Every file is written atomically (see `files`); metrics.json records the tool's version and `models`
+    (see `model_records`). Without matplotlib the plot is left out and says so in one line: `note(PLOT_SKIPPED)`
+    (default: on stderr) and in report.md. Grids of an earlier report that this one does not make are removed,
+    so the folder holds one report."""
     import csv
+    import io
     import json
 
+    from colorize_cli import __version__
     from colorize_cli.errors import MissingDependencyError
 
     out.mkdir(parents=True, exist_ok=True)
+    stale = set(existing_report(out))
     written = []
     summary = {r.name: {"has_truth": r.has_truth, "means": r.means()} for r in results}
-    (out / "metrics.json").write_text(json.dumps({"protocol": PROTOCOL, "datasets": summary,
-                                                  "images": [row for r in results for row in r.rows]}, indent=2) + "\n")
+    record = {"tool": f"colorize {__version__}", "protocol": PROTOCOL, "models": models or {}, "datasets": summary,
+              "images": [row for r in results for row in r.rows]}
+    files.write_atomic(out / "metrics.json", (json.dumps(record, indent=2) + "\n").encode())
     written.append(out / "metrics.json")
     fields = ["dataset", "model", "file", *METRICS]
-    with open(out / "metrics.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=fields)
-        writer.writeheader()
-        for r in results:
-            writer.writerows({k: row.get(k, "") for k in fields} for row in r.rows)
+    table = io.StringIO(newline="")
+    writer = csv.DictWriter(table, fieldnames=fields)
+    writer.writeheader()
+    for r in results:
+        writer.writerows({k: row.get(k, "") for k in fields} for row in r.rows)
+    files.write_atomic(out / "metrics.csv", table.getvalue().encode())
     written.append(out / "metrics.csv")
     lines = ["# colorize eval", "", PROTOCOL, ""]
     for r in results:
         grids = []
         for g, start in enumerate(range(0, len(r.photos), grid_rows), start=1):
             path = out / f"grid_{r.name}_{g:02d}.png"
-            cv2.imwrite(str(path), comparison_grid(r, start, grid_rows))
+            files.write_atomic(path, cv2.imencode(".png", comparison_grid(r, start, grid_rows))[1].tobytes())
             grids.append(path)
         written += grids
         lines += [f"## {r.name}", "", markdown_table(r), ""]
@@ -289,8 +324,10 @@ def write_report(results: list[DatasetResult], out: Path, grid_rows: int = 8, no
         else:
             written.append(out / "psnr_vs_colorfulness.png")
             lines += ["## PSNR against colourfulness", "", "![psnr vs colourfulness](psnr_vs_colorfulness.png)", ""]
-    (out / "report.md").write_text("\n".join(lines))
+    files.write_atomic(out / "report.md", "\n".join(lines).encode())
     written.append(out / "report.md")
+    for path in stale - set(written):  # e.g. grids of a folder or a model that this report does not have
+        path.unlink(missing_ok=True)
     return written
 
 

@@ -315,3 +315,31 @@ def test_the_printed_command_after_training_works(tmp_path, monkeypatch):
     again = invoke(*args)
     assert again.exit_code == 0, again.output
     assert cv2.imread("out.jpg").shape == (40, 40, 3)
+
+
+def test_eval_records_what_it_measured_and_keeps_an_earlier_report(tmp_path, tiny_models_dir):
+    import hashlib
+    import json
+
+    from colorize_cli import __version__
+
+    folder = tmp_path / "colour"
+    folder.mkdir()
+    for i, (h, w) in enumerate([(48, 64), (40, 30)]):
+        cv2.imwrite(str(folder / f"p{i}.png"), gradient_bgr(h, w))
+    out = tmp_path / "report"
+    first = invoke("eval", folder, "-m", "tiny", "--out", out)
+    assert first.exit_code == 0, first.output
+    record = json.loads((out / "metrics.json").read_text())
+    assert record["tool"] == f"colorize {__version__}"
+    tiny = record["models"]["tiny"]
+    assert tiny["weights_sha256"] == hashlib.sha256((tiny_models_dir / "tiny.keras").read_bytes()).hexdigest()
+    assert tiny["saturation"] == 1.0 and tiny["backend"] == "tf"
+    written = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    assert not [name for name in written if name.startswith(".")]  # no temporary files left
+    again = invoke("eval", folder, "-m", "tiny", "--out", out)
+    assert again.exit_code == 2
+    assert "holds an earlier report (metrics.json, metrics.csv, report.md, …); add --overwrite" in " ".join(again.output.split())
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == written
+    replaced = invoke("eval", folder, "-m", "tiny", "--out", out, "--overwrite")
+    assert replaced.exit_code == 0 and "replacing the earlier report" in replaced.output
