@@ -50,7 +50,12 @@ class PanelledCommand(TyperCommand):
             if record is not None:
                 kind = "Arguments" if param.param_type_name == "argument" else getattr(param, "rich_help_panel", None) or "Options"
                 sections.setdefault(kind, []).append(record)
-        for heading, records in sections.items():
+        first = ["Arguments", "Input and output", "Model", "Video and streams", "Hints", "Engines"]
+        last = ["Messages", "Options"]  # -h at the end; the rest in the order the options are declared
+        order = sorted(sections, key=lambda h: (first.index(h) if h in first else len(first) + 1 + last.index(h) if h in last
+                                                else len(first)))
+        for heading in order:
+            records = sections[heading]
             with formatter.section(heading):
                 formatter.write_dl(records)
 
@@ -211,6 +216,8 @@ def colorize_command(
     overwrite: bool = typer.Option(False, "--overwrite", help="Redo outputs that already exist (default: skip them, so a rerun resumes).", rich_help_panel="Input and output"),
     suffix: str = typer.Option("_color", "--suffix", help="Added to names written beside their input, and to a folder's default output folder.", rich_help_panel="Input and output"),
     fmt: Optional[str] = typer.Option(None, "--format", metavar="FMT", help="Output format for every image: jpg, png, tif, webp, bmp. Default: the input's.", rich_help_panel="Input and output"),
+    quality: Optional[int] = typer.Option(None, "--quality", min=1, max=100, metavar="N", rich_help_panel="Input and output",
+                                          help="JPEG and WebP outputs: encoder quality 1-100. Default: the input's (a JPEG's own quality; a lossless WebP stays lossless), else 95."),
     batch_size: int = typer.Option(8, "--batch-size", min=1, max=256, help="Images or frames per model call.", rich_help_panel="Model"),
     camera: Optional[int] = typer.Option(None, "--camera", help="Colorize a live camera (index, e.g. 0).", rich_help_panel="Video and streams"),
     raw: Optional[str] = typer.Option(None, "--raw", metavar="WxH", help="With '-': stdin carries raw gray8 frames of WIDTHxHEIGHT, e.g. 640x360.", rich_help_panel="Video and streams"),
@@ -286,6 +293,8 @@ def colorize_command(
     if output == "-" and images and (videos or len(images) > 1 or images[0].is_dir()):
         fail(f"-o - writes one photo (or one video) to stdout; {images[0] if images[0].is_dir() else 'several inputs'} "
              f"cannot go there: give an output folder", 2)
+    if quality is not None:  # recorded, so that a rerun with another --quality is not taken as done
+        model.provenance_extra["quality"] = quality
     if hints_file is not None or hint:
         from colorize_cli.hints import HintSpec
 
@@ -300,13 +309,13 @@ def colorize_command(
     summary = jobs.Summary()
     try:
         if output == "-" and images:
-            payload = jobs.photo_bytes(str(images[0]), model, fmt, batch_size)
+            payload = jobs.photo_bytes(str(images[0]), model, fmt, batch_size, quality)
             sys.stdout.buffer.write(payload)
             sys.stdout.buffer.flush()
             summary.done = 1
         elif images or stored:
             summary.add(jobs.run_photos([*stored, *map(str, images)], output, model, suffix=suffix, fmt=fmt,
-                                        overwrite=overwrite, batch_size=batch_size, max_pixels=max_pixels, engine=engine,
+                                        overwrite=overwrite, batch_size=batch_size, max_pixels=max_pixels, quality=quality, engine=engine,
                                         events=PrintedEvents()))
     except jobs.OutputsInTheWay as exc:
         for made_by, found in exc.found.other.items():
@@ -513,8 +522,10 @@ def colorize_one_video(spec, model, output, overwrite, suffix, batch_size, camer
     return "done"
 
 
-@app.command("models")
-def models_command():
+@app.command("models", cls=PanelledCommand)
+def models_command(json_lines: bool = typer.Option(False, "--json", rich_help_panel="Messages",
+                                                   help="Print one JSON object per model on stdout (name, origin, network, "
+                                                        "objective, saturation, file, backend, metrics, data terms) instead of the tables.")):
     """List the models: where each name comes from, what it loads, its quality and its data terms."""
     from rich import box
     from rich.padding import Padding
@@ -527,6 +538,21 @@ def models_command():
         listings = registry.listings()
     except ColorizeError as exc:
         fail_on(exc)
+    if json_lines:
+        import json
+
+        for listing in listings:
+            card = listing.card
+            runs_on = backend_label(card)
+            path = card.tflite_path if runs_on.startswith("LiteRT") else card.weights_path
+            present = listing.origin != "recipe" and path is not None and path.is_file()
+            print(json.dumps({"name": listing.name, "origin": listing.origin, "default": listing.name == registry.DEFAULT_MODEL,
+                              "arch": card.arch, "width": card.width, "input_size": card.input_size, "objective": card.objective,
+                              "saturation": card.saturation, "file": str(path) if present else None,
+                              "backend": runs_on if present else None, "metrics": card.metrics,
+                              "terms": data_terms(card) if card.runnable else None,
+                              "hides": [str(p) for p in listing.hides]}, ensure_ascii=False))
+        return
     table = Table(title="colorize models", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
                   caption="*: default · sat.: saturation · kodak24: PSNR dB (gray baseline 22.46) · colour: colourfulness "
                           "as % of the truth's", caption_justify="left")
@@ -597,19 +623,19 @@ def backend_label(card) -> str:
     return "TensorFlow" if card.has_weights else "—"
 
 
-@app.command("eval")
+@app.command("eval", cls=PanelledCommand)
 def eval_command(
     folders: List[Path] = typer.Argument(..., metavar="FOLDER", help="Folders of colour photos (made gray, colorized, compared with the originals); "
                                                    "black-and-white folders are colorized and shown without scores.", show_default=False),
-    models: List[str] = typer.Option(["lsgan"], "-m", "--model", metavar="NAME", help="Model name or .keras path; repeat for several; 'all' = every model with weights."),
-    out: Path = typer.Option(Path("report"), "--out", "-o", help="Folder for metrics.json/.csv, report.md and the comparison grids."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace the report already in --out (default: refuse, so an earlier report is never lost)."),
-    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Evaluate a random subset of N photos per folder (see --seed)."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the --limit subset."),
-    grid_rows: int = typer.Option(8, "--grid-rows", min=1, help="Photos per comparison grid."),
-    classifier: Optional[Path] = typer.Option(None, "--classifier", help="A TFLite ImageNet classifier (e.g. MobileNetV2): also report whether it still recognises each colorized photo (top-5 agreement with its class for the truth, KL divergence)."),
-    quiet: bool = typer.Option(False, "-q", "--quiet", help="Print only errors; the report is still written."),
-    json_lines: bool = typer.Option(False, "--json", help="Print one JSON object per line on stdout: one per photo and model, then one summary per folder and model."),
+    models: List[str] = typer.Option(["lsgan"], "-m", "--model", metavar="NAME", help="Model name or .keras path; repeat for several; 'all' = every model with weights.", rich_help_panel="Models"),
+    out: Path = typer.Option(Path("report"), "--out", "-o", help="Folder for metrics.json/.csv, report.md and the comparison grids.", rich_help_panel="Report"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace the report already in --out (default: refuse, so an earlier report is never lost).", rich_help_panel="Report"),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Evaluate a random subset of N photos per folder (see --seed).", rich_help_panel="Photos"),
+    seed: int = typer.Option(0, "--seed", help="Seed of the --limit subset.", rich_help_panel="Photos"),
+    grid_rows: int = typer.Option(8, "--grid-rows", min=1, help="Photos per comparison grid.", rich_help_panel="Report"),
+    classifier: Optional[Path] = typer.Option(None, "--classifier", help="A TFLite ImageNet classifier (e.g. MobileNetV2): also report whether it still recognises each colorized photo (top-5 agreement with its class for the truth, KL divergence).", rich_help_panel="Models"),
+    quiet: bool = typer.Option(False, "-q", "--quiet", help="Print only errors; the report is still written.", rich_help_panel="Messages"),
+    json_lines: bool = typer.Option(False, "--json", help="Print one JSON object per line on stdout: one per photo and model, then one summary per folder and model.", rich_help_panel="Messages"),
     verbose: bool = VerboseOption,
 ):
     """Score models against the gray baseline: PSNR, SSIM, ΔE2000, AuC, colourfulness, images/s; tables, grids, plot.
@@ -706,49 +732,55 @@ EVAL_SEMANTIC_CAPTION = (" · top-5: photos whose truth's class is in the classi
                          "distributions, truth -> output · SSIM and AuC: in report.md")
 
 
-MODEL_NAMES = ["colorful", "gan", "lsgan", "ebgan", "wgan", "wgan-gp"]
+MODEL_NAMES = ["colorful", "gan", "lsgan", "ebgan", "wgan", "wgan-gp"]  # registry.BUILTIN: the recipes
+# the choices help lists and click checks (exit 2); tests/test_cli.py checks that they are the library's
+Recipe = Literal["colorful", "gan", "lsgan", "ebgan", "wgan", "wgan-gp"]
+Objective = Literal["regression", "gan", "lsgan", "ebgan", "wgan", "wgan-gp"]  # gan.OBJECTIVES
+Arch = Literal["unet", "colorful", "semantic"]  # networks.GENERATORS
+Strategy = Literal["auto", "mirrored", "multi-worker", "none"]  # train.make_strategy
+ExportFormat = Literal["keras", "tflite"]
 
 
-@app.command("train")
+@app.command("train", cls=PanelledCommand)
 def train_command(
     data_dir: Path = typer.Argument(..., help="Folder of colour photos (searched recursively).", show_default=False),
-    model: str = typer.Option("lsgan", "-m", "--model", help=f"Recipe: {', '.join(MODEL_NAMES)}."),
-    objective: Optional[str] = typer.Option(None, "--objective", help="Override the recipe's objective: regression (no discriminator: a NoGAN pretraining stage), gan, lsgan, ebgan, wgan, wgan-gp."),
-    arch: Optional[str] = typer.Option(None, "--arch", help="Override the recipe's generator: unet, colorful, or semantic (a pretrained ImageNet encoder from --encoder with a U-Net decoder)."),
-    encoder: Optional[Path] = typer.Option(None, "--encoder", help="--arch semantic: a TFLite ImageNet classifier (e.g. MobileNetV2) whose convolution trunk becomes the encoder."),
-    train_encoder_from: int = typer.Option(0, "--train-encoder-from", min=0, help="--arch semantic: fine-tune the encoder's layers from this output stride on (2..32; default 0: frozen)."),
-    run: Optional[Path] = typer.Option(None, "--run", help="Run folder for checkpoints, samples and logs (default: a new runs/MODEL-YYYYMMDD-HHMM). Training again into it resumes."),
-    epochs: int = typer.Option(10, "--epochs", min=1, help="Passes over the data."),
-    steps: Optional[int] = typer.Option(None, "--steps", min=1, help="Total generator steps (overrides --epochs)."),
-    batch_size: int = typer.Option(16, "--batch-size", min=1),
-    image_size: Optional[int] = typer.Option(None, "--image-size", help="Training/inference resolution (U-Net: a power of two). Default: the recipe's."),
-    width: Optional[int] = typer.Option(None, "--width", min=1, help="Generator base width (channels of the first layer)."),
-    d_width: Optional[int] = typer.Option(None, "--d-width", min=1, help="Discriminator base width."),
-    lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate (default: the recipe's)."),
-    l1: Optional[float] = typer.Option(None, "--l1", help="Weight of the L1 term on ab (default 100 for GANs)."),
-    l2: Optional[float] = typer.Option(None, "--l2", help="Weight of the (mean) L2 term on ab (default 0)."),
-    adv: Optional[float] = typer.Option(None, "--adv", help="Weight of the adversarial term (default 1)."),
-    rebalance: float = typer.Option(0.0, "--rebalance", min=0.0, max=1.0, help="Weight the L1 term by colour rarity (Zhang et al.'s class rebalancing; 0.5 in the paper), so rare saturated colours are not washed out. Default 0: plain L1."),
-    n_critic: Optional[int] = typer.Option(None, "--n-critic", min=1, help="Critic updates per generator update (WGAN: 5)."),
-    critic_warmup: Optional[int] = typer.Option(None, "--critic-warmup", min=0, help="WGAN: critic updates per generator update on the first 25 and every 500th (Arjovsky et al.: 100; 0: no warm-up, every update --n-critic)."),
-    clip: Optional[float] = typer.Option(None, "--clip", help="WGAN weight clipping range (default 0.01)."),
-    gp_weight: Optional[float] = typer.Option(None, "--gp-weight", help="WGAN-GP gradient-penalty weight (default 10)."),
-    margin: Optional[float] = typer.Option(None, "--margin", help="EBGAN margin on the per-sample RMS energy (default 0.3)."),
-    pull_away: Optional[float] = typer.Option(None, "--pull-away", help="EBGAN pull-away term weight (0.1 in Zhao et al.; default off)."),
-    label_smoothing: Optional[float] = typer.Option(None, "--label-smoothing", help="One-sided: real target 1 - this (GAN/LSGAN)."),
-    image_pool: Optional[int] = typer.Option(None, "--image-pool", min=1, help="Experience replay: the discriminator sees past fakes from a pool of N (half the time once full; pix2pix uses 50)."),
-    label_flip: Optional[float] = typer.Option(None, "--label-flip", min=0.0, max=0.49, help="Noisy labels (GAN/LSGAN): swap each real/fake target with this probability (e.g. 0.05)."),
-    minibatch_disc: bool = typer.Option(False, "--minibatch-disc", help="Minibatch discrimination: a minibatch standard-deviation channel in the PatchGAN (GAN/LSGAN/WGAN)."),
-    val: Optional[Path] = typer.Option(None, "--val", help="Validation folder (default: 2% of DATA_DIR held out)."),
-    balance: bool = typer.Option(False, "--balance", help="Draw each top-level subfolder of DATA_DIR equally often (for data gathered from lopsided sources)."),
-    init: Optional[str] = typer.Option(None, "--init", help="Fine-tune: start the generator from this model (name or .keras path; same --width and --image-size)."),
-    seed: int = typer.Option(0, "--seed"),
-    strategy: str = typer.Option("auto", "--strategy", help="auto, mirrored (all local GPUs), multi-worker (TF_CONFIG), none."),
-    mixed_precision: bool = typer.Option(False, "--mixed-precision", help="bfloat16 compute on GPUs/CPUs that support it."),
-    checkpoint_every: int = typer.Option(500, "--checkpoint-every", min=1, help="Checkpoint every N steps (and at every epoch end)."),
-    name: Optional[str] = typer.Option(None, "--name", help="Name of the exported model (default: the run folder's name). The name of a bundled model, or of a model another run made, is refused unless --force."),
-    models_dir: Optional[Path] = typer.Option(None, "--models-dir", envvar="COLORIZE_MODELS_DIR", help="Where the model is exported."),
-    force: bool = typer.Option(False, "--force", help="Export even if the name shadows a bundled model or overwrites another run's model."),
+    model: Recipe = typer.Option("lsgan", "-m", "--model", help="The recipe: objective, network and settings to start from (see `colorize models`).", rich_help_panel="Recipe and network"),
+    objective: Optional[Objective] = typer.Option(None, "--objective", help="Override the recipe's objective: regression (no discriminator: a NoGAN pretraining stage), gan, lsgan, ebgan, wgan, wgan-gp.", rich_help_panel="Recipe and network"),
+    arch: Optional[Arch] = typer.Option(None, "--arch", help="Override the recipe's generator: unet, colorful, or semantic (a pretrained ImageNet encoder from --encoder with a U-Net decoder).", rich_help_panel="Recipe and network"),
+    encoder: Optional[Path] = typer.Option(None, "--encoder", help="--arch semantic: a TFLite ImageNet classifier (e.g. MobileNetV2) whose convolution trunk becomes the encoder.", rich_help_panel="Recipe and network"),
+    train_encoder_from: int = typer.Option(0, "--train-encoder-from", min=0, help="--arch semantic: fine-tune the encoder's layers from this output stride on (2..32; default 0: frozen).", rich_help_panel="Recipe and network"),
+    run: Optional[Path] = typer.Option(None, "--run", help="Run folder for checkpoints, samples and logs (default: a new runs/MODEL-YYYYMMDD-HHMM). Training again into it resumes.", rich_help_panel="Data and run"),
+    epochs: int = typer.Option(10, "--epochs", min=1, help="Passes over the data.", rich_help_panel="Data and run"),
+    steps: Optional[int] = typer.Option(None, "--steps", min=1, help="Total generator steps (overrides --epochs).", rich_help_panel="Data and run"),
+    batch_size: int = typer.Option(16, "--batch-size", min=1, help="Photos per training step (split across GPUs by --strategy).", rich_help_panel="Data and run"),
+    image_size: Optional[int] = typer.Option(None, "--image-size", help="Training/inference resolution (U-Net: a power of two). Default: the recipe's.", rich_help_panel="Recipe and network"),
+    width: Optional[int] = typer.Option(None, "--width", min=1, help="Generator base width (channels of the first layer).", rich_help_panel="Recipe and network"),
+    d_width: Optional[int] = typer.Option(None, "--d-width", min=1, help="Discriminator base width.", rich_help_panel="Recipe and network"),
+    lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate (default: the recipe's).", rich_help_panel="Losses"),
+    l1: Optional[float] = typer.Option(None, "--l1", help="Weight of the L1 term on ab (default 100 for GANs).", rich_help_panel="Losses"),
+    l2: Optional[float] = typer.Option(None, "--l2", help="Weight of the (mean) L2 term on ab (default 0).", rich_help_panel="Losses"),
+    adv: Optional[float] = typer.Option(None, "--adv", help="Weight of the adversarial term (default 1).", rich_help_panel="Losses"),
+    rebalance: float = typer.Option(0.0, "--rebalance", min=0.0, max=1.0, help="Weight the L1 term by colour rarity (Zhang et al.'s class rebalancing; 0.5 in the paper), so rare saturated colours are not washed out. Default 0: plain L1.", rich_help_panel="Losses"),
+    n_critic: Optional[int] = typer.Option(None, "--n-critic", min=1, help="Critic updates per generator update (WGAN: 5).", rich_help_panel="Objective options"),
+    critic_warmup: Optional[int] = typer.Option(None, "--critic-warmup", min=0, help="WGAN: critic updates per generator update on the first 25 and every 500th (Arjovsky et al.: 100; 0: no warm-up, every update --n-critic).", rich_help_panel="Objective options"),
+    clip: Optional[float] = typer.Option(None, "--clip", help="WGAN weight clipping range (default 0.01).", rich_help_panel="Objective options"),
+    gp_weight: Optional[float] = typer.Option(None, "--gp-weight", help="WGAN-GP gradient-penalty weight (default 10).", rich_help_panel="Objective options"),
+    margin: Optional[float] = typer.Option(None, "--margin", help="EBGAN margin on the per-sample RMS energy (default 0.3).", rich_help_panel="Objective options"),
+    pull_away: Optional[float] = typer.Option(None, "--pull-away", help="EBGAN pull-away term weight (0.1 in Zhao et al.; default off).", rich_help_panel="Objective options"),
+    label_smoothing: Optional[float] = typer.Option(None, "--label-smoothing", help="One-sided: real target 1 - this (GAN/LSGAN).", rich_help_panel="Objective options"),
+    image_pool: Optional[int] = typer.Option(None, "--image-pool", min=1, help="Experience replay: the discriminator sees past fakes from a pool of N (half the time once full; pix2pix uses 50).", rich_help_panel="Objective options"),
+    label_flip: Optional[float] = typer.Option(None, "--label-flip", min=0.0, max=0.49, help="Noisy labels (GAN/LSGAN): swap each real/fake target with this probability (e.g. 0.05).", rich_help_panel="Objective options"),
+    minibatch_disc: bool = typer.Option(False, "--minibatch-disc", help="Minibatch discrimination: a minibatch standard-deviation channel in the PatchGAN (GAN/LSGAN/WGAN).", rich_help_panel="Objective options"),
+    val: Optional[Path] = typer.Option(None, "--val", help="Validation folder (default: 2% of DATA_DIR held out).", rich_help_panel="Data and run"),
+    balance: bool = typer.Option(False, "--balance", help="Draw each top-level subfolder of DATA_DIR equally often (for data gathered from lopsided sources).", rich_help_panel="Data and run"),
+    init: Optional[str] = typer.Option(None, "--init", help="Fine-tune: start the generator from this model (name or .keras path; same --width and --image-size).", rich_help_panel="Recipe and network"),
+    seed: int = typer.Option(0, "--seed", help="Seed of the weights' initialisation, the validation split and the data order (a run is reproducible from it).", rich_help_panel="Data and run"),
+    strategy: Strategy = typer.Option("auto", "--strategy", help="auto: mirrored when several GPUs are here, else none; mirrored: all local GPUs; multi-worker: the cluster in TF_CONFIG; none: one device.", rich_help_panel="Devices"),
+    mixed_precision: bool = typer.Option(False, "--mixed-precision", help="bfloat16 compute on GPUs/CPUs that support it.", rich_help_panel="Devices"),
+    checkpoint_every: int = typer.Option(500, "--checkpoint-every", min=1, help="Checkpoint every N steps (and at every epoch end).", rich_help_panel="Data and run"),
+    name: Optional[str] = typer.Option(None, "--name", help="Name of the exported model (default: the run folder's name). The name of a bundled model, or of a model another run made, is refused unless --force.", rich_help_panel="Export"),
+    models_dir: Optional[Path] = typer.Option(None, "--models-dir", envvar="COLORIZE_MODELS_DIR", help="Where the model is exported.", rich_help_panel="Export"),
+    force: bool = typer.Option(False, "--force", help="Export even if the name shadows a bundled model or overwrites another run's model.", rich_help_panel="Export"),
     verbose: bool = VerboseOption,
 ):
     """Train a colorizer on a folder of colour photos and export it for `colorize -m NAME`.
@@ -866,17 +898,17 @@ def scan_bar(total: int):
     return advance
 
 
-@app.command("export")
+@app.command("export", cls=PanelledCommand)
 def export_command(
     source: str = typer.Argument(..., metavar="RUN_OR_MODEL", help="A run folder of `colorize train`; with --format tflite also a model name or .keras file.", show_default=False),
-    name: Optional[str] = typer.Option(None, "--name", help="Model name of an exported run (default: the run folder's name)."),
-    models_dir: Optional[Path] = typer.Option(None, "--models-dir", envvar="COLORIZE_MODELS_DIR", help="Where a run's model is written."),
-    fmt: str = typer.Option("keras", "--format", help="keras: a run's checkpoint as NAME.keras; tflite: also (or for an existing model, only) NAME.tflite beside it, which `colorize` then runs on LiteRT without TensorFlow."),
-    int8: bool = typer.Option(False, "--int8", help="tflite: full-integer int8 (about 4x smaller, several times faster on CPUs), calibrated on --calibrate; kept only if it passes --check."),
-    calibrate: Optional[Path] = typer.Option(None, "--calibrate", help="--int8: a folder of photos like the ones you will colorize (e.g. the training folder); a random 200 are used."),
-    float16: bool = typer.Option(False, "--float16", help="tflite: store the float weights in 16 bits (half the file, computed in float32); with --int8, the fallback."),
-    check: Optional[List[Path]] = typer.Option(None, "--check", help="tflite: a folder of colour photos to compare the .tflite with the .keras on (repeatable); with --int8, float32 is written instead unless int8 keeps PSNR within 0.1 dB and colourfulness within 1 point on every one."),
-    force: bool = typer.Option(False, "--force", help="Export a run even if its name shadows a bundled model or overwrites another run's model."),
+    name: Optional[str] = typer.Option(None, "--name", help="Model name of an exported run (default: the run folder's name).", rich_help_panel="Export"),
+    models_dir: Optional[Path] = typer.Option(None, "--models-dir", envvar="COLORIZE_MODELS_DIR", help="Where a run's model is written.", rich_help_panel="Export"),
+    fmt: ExportFormat = typer.Option("keras", "--format", help="keras: a run's checkpoint as NAME.keras; tflite: also (or for an existing model, only) NAME.tflite beside it, which `colorize` then runs on LiteRT without TensorFlow.", rich_help_panel="TFLite"),
+    int8: bool = typer.Option(False, "--int8", help="tflite: full-integer int8 (about 4x smaller, several times faster on CPUs), calibrated on --calibrate; kept only if it passes --check.", rich_help_panel="TFLite"),
+    calibrate: Optional[Path] = typer.Option(None, "--calibrate", help="--int8: a folder of photos like the ones you will colorize (e.g. the training folder); a random 200 are used.", rich_help_panel="TFLite"),
+    float16: bool = typer.Option(False, "--float16", help="tflite: store the float weights in 16 bits (half the file, computed in float32); with --int8, the fallback.", rich_help_panel="TFLite"),
+    check: Optional[List[Path]] = typer.Option(None, "--check", help="tflite: a folder of colour photos to compare the .tflite with the .keras on (repeatable); with --int8, float32 is written instead unless int8 keeps PSNR within 0.1 dB and colourfulness within 1 point on every one.", rich_help_panel="TFLite"),
+    force: bool = typer.Option(False, "--force", help="Export a run even if its name shadows a bundled model or overwrites another run's model.", rich_help_panel="Export"),
     verbose: bool = VerboseOption,
 ):
     """Export a run's latest checkpoint as a model usable with `colorize -m NAME`, or a model as .tflite for LiteRT.

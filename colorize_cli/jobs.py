@@ -173,10 +173,10 @@ class LocalFiles:
 
         return media.read_photo(job.source, max_pixels=None)  # sizes were checked by `check`
 
-    def write(self, job, image, meta, provenance) -> None:
+    def write(self, job, image, meta, provenance, quality) -> None:
         from colorize_cli import media
 
-        media.write_image(job.target, image, meta, provenance)
+        media.write_image(job.target, image, meta, provenance, quality)
 
     def where(self, jobs) -> str:
         return str(jobs[0].target if len(jobs) == 1 else Path(os.path.commonpath([str(j.target.parent) for j in jobs])))
@@ -215,10 +215,10 @@ class StoredFiles:
 
         return storage.read(job.source, max_pixels)
 
-    def write(self, job, image, meta, provenance) -> None:
+    def write(self, job, image, meta, provenance, quality) -> None:
         from colorize_cli import storage
 
-        storage.write(job.target, image, meta, provenance)
+        storage.write(job.target, image, meta, provenance, quality)
 
     def where(self, jobs) -> str:
         return self.output
@@ -270,10 +270,11 @@ def in_the_way(found: Existing, provenance: dict, total: int) -> OutputsInTheWay
 
 
 def run_photos(sources: list[str], output: str | None, model: Model, *, suffix: str = "_color", fmt: str | None = None,
-               overwrite: bool = False, batch_size: int = 8, max_pixels: int | None = None, engine: Engine | None = None,
-               events: Events | None = None) -> Summary:
+               overwrite: bool = False, batch_size: int = 8, max_pixels: int | None = None, quality: int | None = None,
+               engine: Engine | None = None, events: Events | None = None) -> Summary:
     """Colorize image files and folders (local paths, or one remote folder on --engine ray) into `output`
-    (default: beside each file, FOLDER{suffix}/ for a folder), resuming a run that stopped."""
+    (default: beside each file, FOLDER{suffix}/ for a folder), resuming a run that stopped. `quality`: of
+    JPEG and WebP outputs (default: each input's, else 95; see `media.encode_image`)."""
     from colorize_cli import media
 
     events = events or Events()
@@ -320,7 +321,7 @@ def run_photos(sources: list[str], output: str | None, model: Model, *, suffix: 
             return image
 
         def save(job, image):
-            files.write(job, image, carried.pop(job, None), provenance)
+            files.write(job, image, carried.pop(job, None), provenance, quality)
 
         colorizer = model.load(batch_size, engine)
         done, failed = run(colorizer, todo, load, save, events, hints_of)
@@ -369,7 +370,7 @@ def photo_hints(spec, job, files, max_pixels):
     return lambda job, image: hints
 
 
-def photo_bytes(source: str, model: Model, fmt: str | None = None, batch_size: int = 1) -> bytes:
+def photo_bytes(source: str, model: Model, fmt: str | None = None, batch_size: int = 1, quality: int | None = None) -> bytes:
     """One photo colorized and encoded as a file of `fmt` (default PNG) with its metadata and provenance,
     for `colorize photo.jpg -o -` (the bytes go to stdout)."""
     from colorize_cli import media
@@ -382,7 +383,7 @@ def photo_bytes(source: str, model: Model, fmt: str | None = None, batch_size: i
     image, meta = media.read_photo(source)
     hints = model.hints.resolve(image) if model.hints is not None else None
     colorizer = model.load(batch_size)
-    return media.encode_image(colorizer.colorize_bgr(image, hints), ext, meta, provenance, name="-o -")
+    return media.encode_image(colorizer.colorize_bgr(image, hints), ext, meta, provenance, name="-o -", quality=quality)
 
 
 def not_images_line(others: list[str], verbose: bool) -> str:

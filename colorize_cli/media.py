@@ -108,20 +108,24 @@ def fit_to_format(image: np.ndarray, suffix: str) -> np.ndarray:
     return image
 
 
-def write_image(path: Path, image: np.ndarray, meta: metadata.Metadata | None = None, provenance: dict | None = None) -> None:
+def write_image(path: Path, image: np.ndarray, meta: metadata.Metadata | None = None, provenance: dict | None = None,
+                quality: int | None = None) -> None:
     """Encode and write atomically (a temporary file in the target folder, then a rename, so a crash or
     kill leaves either no file or a complete one), with the input's `meta` and the `provenance` record
     inserted where the format can hold them (see `metadata`)."""
     path = Path(path)
-    files.write_atomic(path, encode_image(image, path.suffix, meta, provenance, name=str(path)))
+    files.write_atomic(path, encode_image(image, path.suffix, meta, provenance, name=str(path), quality=quality))
 
 
 def encode_image(image: np.ndarray, suffix: str, meta: metadata.Metadata | None = None, provenance: dict | None = None,
-                 name: str = "the output") -> bytes:
+                 name: str = "the output", quality: int | None = None) -> bytes:
     """The bytes of an image file of type `suffix` (".jpg"...), metadata and provenance inserted; `name`
-    is what an error calls it."""
+    is what an error calls it. JPEG and WebP are encoded at `quality` (1-100), by default the input's
+    (`meta.quality`: a JPEG's estimated quality; a lossless WebP stays lossless), else JPEG_QUALITY."""
     image = fit_to_format(image, suffix)
-    params = [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY] if suffix.lower() in (".jpg", ".jpeg") else []
+    quality = quality or (meta.quality if meta is not None else None) or JPEG_QUALITY
+    params = {".jpg": [cv2.IMWRITE_JPEG_QUALITY, min(quality, 100)], ".jpeg": [cv2.IMWRITE_JPEG_QUALITY, min(quality, 100)],
+              ".webp": [cv2.IMWRITE_WEBP_QUALITY, quality]}.get(suffix.lower(), [])
     try:
         ok, encoded = cv2.imencode(suffix, np.ascontiguousarray(image), params)
     except cv2.error:

@@ -38,7 +38,12 @@ EXIF_IFD, GPS_IFD, INTEROP_IFD, MAKER_NOTE = 0x8769, 0x8825, 0xA005, 0x927C
 PIXEL_X, PIXEL_Y = 0xA002, 0xA003
 ICC_TAG, XMP_TAG, IPTC_TAG = 0x8773, 0x02BC, 0x83BB
 INCH, CENTIMETRE = 2, 3  # TIFF/EXIF ResolutionUnit
-PHOTOSHOP = b"Photoshop 3.0\x00"  # JPEG APP13: Photoshop image resources, of which 0x0404 holds the IPTC records
+PHOTOSHOP = b"Photoshop 3.0\x00"
+LOSSLESS = 101  # quality of a lossless WebP (OpenCV's convention: above 100 is lossless)
+# the IJG (libjpeg) luminance table at quality 50: an input's own table, scaled against it, gives its quality
+IJG_LUMINANCE = (16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56,
+                 14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
+                 49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99)  # JPEG APP13: Photoshop image resources, of which 0x0404 holds the IPTC records
 # descriptive first-IFD tags carried over: description, make, model, date, artist, copyright, Windows XP
 # title/comment/author/keywords/subject, rating (the rest of IFD0 describes the old pixel layout)
 CARRIED_IFD0 = {0x010E, 0x010F, 0x0110, 0x0132, 0x013B, 0x8298, 0x9C9B, 0x9C9C, 0x9C9D, 0x9C9E, 0x9C9F, 0x4746, 0x4749}
@@ -73,6 +78,7 @@ class Metadata:
     unit: int = INCH  # ResolutionUnit to write: INCH, or CENTIMETRE (a scanner set to dots per cm)
     xmp: bytes | None = None
     iptc: bytes | None = None  # IPTC-NAA records (captions, keywords, credit, dates: what archives catalogue)
+    quality: int | None = None  # the input's JPEG quality (estimated from its tables), LOSSLESS for a lossless WebP
     text: dict[str, str] = field(default_factory=dict)  # PNG text chunks
 
 
@@ -99,9 +105,12 @@ def read(path: Path) -> Metadata:
                     unit = CENTIMETRE
                 iptc = _photoshop_iptc(b"".join(data for marker, data in getattr(image, "applist", [])
                                                 if marker == "APP13" and data.startswith(PHOTOSHOP)))
+                quality = jpeg_quality(image.quantization) if image.format == "JPEG" else None
+                if image.format == "WEBP":
+                    quality = LOSSLESS if _webp_is_lossless(path) else None
     except Exception:
         return Metadata()
-    meta = Metadata(icc=info.get("icc_profile") or None, xmp=_as_bytes(xmp), iptc=iptc)
+    meta = Metadata(icc=info.get("icc_profile") or None, xmp=_as_bytes(xmp), iptc=iptc, quality=quality)
     dpi = info.get("dpi")
     try:  # TIFF gives IFDRational values; a TIFF in centimetres is converted to dpi by Pillow
         dpi = dpi and (float(dpi[0]), float(dpi[1]))
@@ -127,6 +136,33 @@ def read(path: Path) -> Metadata:
     if meta.exif is not None and ORIENTATION in meta.exif.ifd0:
         meta.orientation = _value(meta.exif, meta.exif.ifd0[ORIENTATION])
     return meta
+
+
+def jpeg_quality(tables: dict) -> int | None:
+    """The IJG quality (1-100) a JPEG's luminance table was made with: its size against the standard table's
+    (the order of the entries does not matter), inverted through libjpeg's quality scaling."""
+    table = (tables or {}).get(0)
+    if not table or len(table) != 64:
+        return None
+    scale = 100 * sum(table) / sum(IJG_LUMINANCE)
+    quality = (200 - scale) / 2 if scale <= 100 else 5000 / scale
+    return max(1, min(100, round(quality)))
+
+
+def _webp_is_lossless(path) -> bool:
+    """Is the WebP's image a VP8L (lossless) bitstream? Reads the chunk headers only."""
+    with open(path, "rb") as f:
+        header = f.read(12)
+        if header[:4] != b"RIFF" or header[8:12] != b"WEBP":
+            return False
+        while chunk := f.read(8):
+            if len(chunk) < 8:
+                return False
+            kind, length = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+            if kind in (b"VP8 ", b"VP8L"):
+                return kind == b"VP8L"
+            f.seek(length + length % 2, 1)
+    return False
 
 
 def _photoshop_iptc(resources: bytes) -> bytes | None:

@@ -132,13 +132,13 @@ def read(location: str, max_pixels: int | None = media.MAX_PIXELS):
             raise type(exc)(str(exc).replace(str(local), location)) from None
 
 
-def write(location: str, image, meta=None, provenance: dict | None = None) -> None:
+def write(location: str, image, meta=None, provenance: dict | None = None, quality: int | None = None) -> None:
     """Encode like `media.write_image` and upload atomically to `location`."""
     target_fs, path = filesystem(location)
     with tempfile.TemporaryDirectory(prefix="colorize-out-") as tmp:
         local = Path(tmp) / PurePosixPath(path).name
         try:
-            media.write_image(local, image, meta, provenance)
+            media.write_image(local, image, meta, provenance, quality)
         except ColorizeError as exc:
             raise type(exc)(str(exc).replace(str(local), location)) from None
         parent = str(PurePosixPath(path).parent)

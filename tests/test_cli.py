@@ -343,3 +343,74 @@ def test_eval_records_what_it_measured_and_keeps_an_earlier_report(tmp_path, tin
     assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == written
     replaced = invoke("eval", folder, "-m", "tiny", "--out", out, "--overwrite")
     assert replaced.exit_code == 0 and "replacing the earlier report" in replaced.output
+
+
+def test_every_option_is_described_and_grouped():
+    import typer
+
+    from colorize_cli.cli import app
+
+    group = typer.main.get_command(app)
+    for name, command in group.commands.items():
+        for param in command.params:
+            if param.param_type_name == "option" and "--help" not in param.opts:
+                assert (param.help or "").strip(), f"colorize {name} {param.opts[0]} has no help"
+    help_text = invoke("colorize", "--help").output
+    for panel in ("Input and output:", "Model:", "Video and streams:", "Hints:", "Engines:", "Messages:"):
+        assert panel in help_text
+    assert help_text.index("Input and output:") < help_text.index("Model:") < help_text.index("Engines:")
+    assert "--backend [auto|litert|tf]" in help_text and "--engine [local|ray]" in help_text
+    train_help = " ".join(invoke("train", "--help").output.split())
+    for shown in ("--arch [unet|colorful|semantic]", "--objective [regression|gan|lsgan|ebgan|wgan|wgan-gp]",
+                  "--strategy [auto|mirrored|multi-worker|none]", "--batch-size N Photos per training step", "--seed N Seed of"):
+        assert shown in train_help
+
+
+def test_listed_choices_are_the_librarys():
+    from typing import get_args
+
+    from colorize_cli import cli, gan, networks, pipeline, registry
+
+    assert get_args(cli.Backend) == pipeline.BACKENDS
+    assert set(get_args(cli.Objective)) == set(gan.OBJECTIVES)
+    assert set(get_args(cli.Arch)) == set(networks.GENERATORS)
+    assert set(get_args(cli.Recipe)) == set(registry.BUILTIN) == set(cli.MODEL_NAMES)
+
+
+def test_models_json_lists_every_model_once(tiny_models_dir):
+    import json
+
+    result = invoke("models", "--json")
+    assert result.exit_code == 0
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    by_name = {r["name"]: r for r in records}
+    assert len(by_name) == len(records) and {"lsgan", "tiny"} <= set(by_name)
+    assert by_name["tiny"]["file"] == str(tiny_models_dir / "tiny.keras") and by_name["tiny"]["origin"] == "user"
+    assert by_name["lsgan"]["default"] is True
+
+
+def test_quality_follows_the_input_or_the_option(tmp_path):
+    from colorize_cli import metadata
+    from PIL import Image
+
+    gray = cv2.cvtColor(gradient_bgr(), cv2.COLOR_BGR2GRAY)
+    cv2.imwrite(str(tmp_path / "q60.jpg"), gray, [cv2.IMWRITE_JPEG_QUALITY, 60])
+    cv2.imwrite(str(tmp_path / "p.png"), gray)
+    cv2.imwrite(str(tmp_path / "lossless.webp"), gray, [cv2.IMWRITE_WEBP_QUALITY, 101])
+
+    def quality(path):
+        with Image.open(path) as image:
+            return metadata.jpeg_quality(image.quantization)
+
+    assert quality(tmp_path / "q60.jpg") == 60
+    assert invoke(tmp_path / "q60.jpg", "-m", "tiny").exit_code == 0
+    assert quality(tmp_path / "q60_color.jpg") == 60  # the input's quality
+    assert invoke(tmp_path / "p.png", "-m", "tiny", "--format", "jpg").exit_code == 0
+    assert quality(tmp_path / "p_color.jpg") == 95  # nothing to follow: 95
+    assert invoke(tmp_path / "q60.jpg", "-m", "tiny", "--quality", "30", "-o", tmp_path / "q30.jpg").exit_code == 0
+    assert quality(tmp_path / "q30.jpg") == 30
+    assert invoke(tmp_path / "lossless.webp", "-m", "tiny").exit_code == 0
+    assert metadata._webp_is_lossless(tmp_path / "lossless_color.webp")
+    assert invoke(tmp_path / "p.png", "-m", "tiny", "--format", "webp", "--quality", "50").exit_code == 0
+    assert not metadata._webp_is_lossless(tmp_path / "p_color.webp")
+    assert invoke(tmp_path / "p.png", "--quality", "0").exit_code == 2
