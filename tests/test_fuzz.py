@@ -80,3 +80,58 @@ def test_any_shape_and_dtype_keeps_its_layout(colorizer, height, width, channels
 def test_impossible_shapes_raise_value_error(colorizer, shape):
     with pytest.raises(ValueError):
         colorizer.colorize(np.zeros(shape, np.uint8))
+
+
+# -- the command line: any combination of options ends in one of the documented exit codes -----------------
+
+# left out: what waits on hardware or the network (--camera, --show, a Ray cluster), whose refusals have their own tests
+NOT_FUZZED = {"--camera", "--show", "--engine", "--address", "--workers", "--help", "--reconnect"}
+VALUES = {"int": ["0", "1", "3", "-2", "x", "100000"], "float": ["0", "0.5", "1.5", "-1", "nan", "inf", "x"],
+          "text": ["", "tiny", "lsgam", "[bold]x[/bold]", "q.xyz", "-", "png", "jpg", "bmp", "gif", "3x2", "120,80,#b22222",
+                   "missing.keras", "out", "out/q.png"]}
+
+
+def colorize_options():
+    import typer
+
+    from colorize_cli.cli import app
+
+    command = typer.main.get_command(app).commands["colorize"]
+    return [p for p in command.params if p.param_type_name == "option" and not NOT_FUZZED & set(p.opts)]
+
+
+def option_values(option):
+    described = option.type_descriptor
+    if option.is_flag:
+        return [None]
+    if described.is_choice:
+        return [*map(str, described.choices), "foo"]
+    kind = option.bare_type() if hasattr(option, "bare_type") else "str"
+    return VALUES["int" if "int" in kind else "float" if "float" in kind else "text"]
+
+
+@pytest.mark.slow
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data())
+def test_any_options_end_in_a_documented_exit_code(tmp_path_factory, data):
+    """Whatever options a user combines, `colorize` answers with exit 0, 1 or 2 and never a traceback."""
+    import contextlib
+
+    from conftest import gradient_bgr, invoke
+
+    folder = tmp_path_factory.mktemp("cli")
+    (folder / "in").mkdir()
+    cv2.imwrite(str(folder / "in" / "a.jpg"), cv2.cvtColor(gradient_bgr(), cv2.COLOR_BGR2GRAY))
+    cv2.imwrite(str(folder / "p.png"), gradient_bgr(20, 30))
+    paths = data.draw(st.lists(st.sampled_from(["p.png", "in", "in/a.jpg", "nope.jpg", "-"]), max_size=2))
+    args = list(paths)
+    for option in data.draw(st.lists(st.sampled_from(colorize_options()), max_size=4, unique_by=lambda o: o.name)):
+        value = data.draw(st.sampled_from(option_values(option)))
+        args += [option.opts[0]] + ([] if value is None else [value])
+    if "-m" not in args and "--model" not in args:
+        args += ["-m", "tiny"]
+    with contextlib.chdir(folder):
+        result = invoke(*args, input=b"", catch_exceptions=True)
+    assert result.exit_code in (0, 1, 2), (args, result.output)
+    assert result.exception is None or isinstance(result.exception, SystemExit), (args, repr(result.exception))
+    assert "Traceback" not in result.output, (args, result.output)
