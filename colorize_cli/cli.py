@@ -317,6 +317,10 @@ def colorize_command(
             summary.add(jobs.run_photos([*stored, *map(str, images)], output, model, suffix=suffix, fmt=fmt,
                                         overwrite=overwrite, batch_size=batch_size, max_pixels=max_pixels, quality=quality, engine=engine,
                                         events=PrintedEvents()))
+    except jobs.Interrupted as exc:
+        say(("stopped: ", "yellow"), str(exc))
+        REPORT.record(type="summary", **vars(exc.summary), **model.settings(), interrupted=True, exit_code=130)
+        raise typer.Exit(130)
     except jobs.OutputsInTheWay as exc:
         for made_by, found in exc.found.other.items():
             for job in found:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -115,6 +116,15 @@ class OutputsInTheWay(UsageError):
     def __init__(self, message: str, found: Existing):
         super().__init__(message)
         self.found = found
+
+
+class Interrupted(ColorizeError):
+    """Ctrl-C: the photos in flight were finished or dropped cleanly; `summary` counts what was done."""
+
+    def __init__(self, summary: "Summary"):
+        super().__init__(f"Ctrl-C: {summary.done} colorized, {summary.skipped} skipped, {summary.failed} failed; "
+                         "finished photos are kept and nothing partial was left: rerun the same command to do the rest")
+        self.summary = summary
 
 
 class Events:
@@ -284,6 +294,10 @@ def run_photos(sources: list[str], output: str | None, model: Model, *, suffix: 
         jobs, others = files.plan(sources, output, suffix, fmt)
     except ColorizeError as exc:  # what the command asked for cannot be planned: a usage error (exit 2)
         raise exc if isinstance(exc, UsageError) else UsageError(str(exc)) from None
+    if engine is not None and engine.name == "ray" and not files.remote:  # Ray's workers have a working folder of their own
+        from colorize_cli.media import Job
+
+        jobs = [Job(Path(os.path.abspath(job.source)), Path(os.path.abspath(job.target))) for job in jobs]
     summary = Summary(not_images=len(others))
     if others:
         events.not_images(others)
@@ -324,35 +338,47 @@ def run_photos(sources: list[str], output: str | None, model: Model, *, suffix: 
             files.write(job, image, carried.pop(job, None), provenance, quality)
 
         colorizer = model.load(batch_size, engine)
-        done, failed = run(colorizer, todo, load, save, events, hints_of)
-        summary.done, summary.failed = done, summary.failed + failed
+        counted = [0, 0]  # done, failed: kept up to date, so that a Ctrl-C can say what was done
+        started = time.time()
+        try:
+            run(colorizer, todo, load, save, events, hints_of, counted)
+        except KeyboardInterrupt:
+            # Ray's workers write ahead of the results coming back: count the files, where they can be seen
+            written = 0 if files.remote else sum(1 for job in todo if job.target.is_file() and job.target.stat().st_mtime >= started - 1)
+            summary.done, summary.failed = max(counted[0], written), summary.failed + counted[1]
+            raise Interrupted(summary) from None
+        summary.done, summary.failed = counted[0], summary.failed + counted[1]
     events.note((f"{summary.done} colorized", "bold"), f", {summary.skipped} skipped (made with these settings), "
                 f"{summary.failed} failed" + (f" — output: {files.where(found.todo)}" if summary.done else "") + kept_note)
     return summary
 
 
-def run(colorizer, jobs: list, load: Callable, save: Callable, events: Events, hints_of=None) -> tuple[int, int]:
+def run(colorizer, jobs: list, load: Callable, save: Callable, events: Events, hints_of=None, counted=None) -> list:
     """Run `jobs` through the colorizer (`load(job) -> image`, `save(job, image)` in its worker threads or
-    actors); returns (done, failed). A failure of the output location itself (`OutputError`: full disk,
-    read-only folder) stops the job instead of failing every later photo the same way."""
-    done = failed = 0
+    actors); returns [done, failed], counted in `counted` as they come. A failure of the output location
+    itself (`OutputError`: full disk, read-only folder) stops the job instead of failing every later photo
+    the same way; Ctrl-C (KeyboardInterrupt) lets the writes in flight finish or fail cleanly, then goes on."""
+    counted = [0, 0] if counted is None else counted
     with events.progress(f"colorizing with {colorizer.name}", len(jobs)) as advance:
         results = colorizer.run(jobs, load=load, save=save, hints_of=hints_of)
-        for count, (job, _, error) in enumerate(results, start=1):
-            if error is None:
-                done += 1
-                events.done(job)
-            else:
-                failed += 1
-                events.failed(job, str(error) if isinstance(error, ColorizeError) else f"{job.source}: {type(error).__name__}: {error}")
-                if isinstance(error, OutputError):
-                    results.close()  # lets the writes in flight finish or fail cleanly
-                    left = [j for j in jobs[count:] if not Path(str(j.target)).exists()]
-                    failed += len(left)
-                    events.stopped(left)
-                    break
-            advance()
-    return done, failed
+        try:
+            for count, (job, _, error) in enumerate(results, start=1):
+                if error is None:
+                    counted[0] += 1
+                    events.done(job)
+                else:
+                    counted[1] += 1
+                    events.failed(job, str(error) if isinstance(error, ColorizeError) else f"{job.source}: {type(error).__name__}: {error}")
+                    if isinstance(error, OutputError):
+                        results.close()
+                        left = [j for j in jobs[count:] if not Path(str(j.target)).exists()]
+                        counted[1] += len(left)
+                        events.stopped(left)
+                        break
+                advance()
+        finally:
+            results.close()  # on Ctrl-C too: in-flight writes end whole or not at all, Ray's workers are released
+    return counted
 
 
 def photo_hints(spec, job, files, max_pixels):

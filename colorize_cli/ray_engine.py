@@ -40,12 +40,18 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from colorize_cli.errors import ColorizeError, MissingDependencyError
+from colorize_cli.errors import UsageError as ColorizeUsageError
 
 INSTALL_HINT = "pip install 'colorize-cli[ray]' (in a source checkout: pip install -e '.[ray]')"
 
 
 def import_ray():
-    """`ray` with Ray Data, or a MissingDependencyError naming the extra to install."""
+    """`ray` with Ray Data, or a MissingDependencyError naming the extra to install. With an authentication
+    token at hand (`auth_token_source`) the client is put in token mode first, as `ray start` does for the
+    cluster: Ray reads RAY_AUTH_MODE when it loads (without a token it must stay off: token mode without
+    one aborts the process)."""
+    if auth_token_source() and os.environ.get("RAY_AUTH_MODE", "disabled").lower() == "disabled":
+        os.environ["RAY_AUTH_MODE"] = "token"
     try:
         import ray
         import ray.data
@@ -298,14 +304,59 @@ def unwrap(exc: BaseException) -> BaseException:
                          "rerun the same command to do the rest (Ray's logs: /tmp/ray/session_latest/logs)")
 
 
+TOKEN_PLACES = "RAY_AUTH_TOKEN, the file RAY_AUTH_TOKEN_PATH names, or ~/.ray/auth_token"
+
+
+def auth_token_source() -> str | None:
+    """Where Ray will read this client's authentication token from (RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH,
+    ~/.ray/auth_token: Ray's own order), or None when there is none."""
+    if os.environ.get("RAY_AUTH_TOKEN"):
+        return "RAY_AUTH_TOKEN"
+    named = os.environ.get("RAY_AUTH_TOKEN_PATH")
+    if named:
+        return named if Path(named).expanduser().is_file() else None
+    default = Path.home() / ".ray" / "auth_token"
+    return str(default) if default.is_file() else None
+
+
+def check_cluster(address: str, timeout: float = 3.0) -> None:
+    """Fail fast, in one line, where `ray.init(address)` would retry for 20 s and then hide the cause: nothing
+    listening at `address`, or a cluster that wants an authentication token (Ray's token authentication)
+    this client does not have (`import_ray` puts the client in token mode when it has one)."""
+    import socket
+
+    if address == "auto" or "://" in address:
+        return  # Ray finds the local cluster itself; ray:// is the Ray Client's own protocol
+    host, _, port = address.rpartition(":")
+    nothing_there = ColorizeUsageError(f"no Ray cluster at {address} (start one with `ray start --head`, or drop --address)")
+    try:
+        socket.create_connection((host or "127.0.0.1", int(port)), timeout=timeout).close()
+    except (OSError, ValueError):
+        raise nothing_there from None
+    source = auth_token_source() if os.environ.get("RAY_AUTH_MODE", "disabled").lower() == "token" else None
+    from ray._raylet import GcsClient
+
+    try:
+        GcsClient(address=address).cluster_id  # one request: answered, or refused for want of a token
+    except Exception as exc:  # noqa: BLE001 (Ray's AuthenticationError is not importable on every version)
+        if "Authentication" in type(exc).__name__ or "InvalidAuthToken" in str(exc):
+            if source:
+                raise ColorizeUsageError(f"the Ray cluster at {address} refused the token from {source}; use the cluster's "
+                                         "own (`ray get-auth-token` on its head node prints it)") from None
+            raise ColorizeUsageError(f"the Ray cluster at {address} needs an authentication token, read from {TOKEN_PLACES}; "
+                                     "copy it from the head node (`ray get-auth-token` prints it)") from None
+        raise nothing_there from None
+
+
 def start_ray(address: str | None = None, num_cpus: int | None = None) -> float:
-    """Connect to the cluster at `address`, or start a local instance (`num_cpus`: default all). Returns
-    the seconds it took."""
+    """Connect to the cluster at `address` (checked first: `check_cluster`), or start a local instance
+    (`num_cpus`: default all). Returns the seconds it took."""
     ray = import_ray()
     began = time.perf_counter()
     options = dict(log_to_driver=False, logging_level=logging.ERROR, configure_logging=True, include_dashboard=False)
     try:
         if address:
+            check_cluster(address)
             ray.init(address=address, **options)
         else:
             ray.init(num_cpus=num_cpus, **options)

@@ -295,3 +295,105 @@ def test_two_workers_train_what_one_process_trains(tmp_path):
     result = invoke(photo, "-m", tmp_path / "models0" / "mw.keras", "-o", tmp_path / "x_color.png")
     assert result.exit_code == 0, result.output
     assert cv2.imread(str(tmp_path / "x_color.png")).shape == (48, 64, 3)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_an_existing_cluster_with_token_authentication(tmp_path):
+    """`ray start --head` with token authentication (started and stopped here, as its own process group):
+    without the token one line says where it is read from; with it the folder runs there and gives the local
+    engine's outputs; a wrong address fails within 15 s; Ctrl-C stops within 5 s, finished files kept."""
+    import shutil
+    import socket
+    import subprocess
+    import sys
+
+    ray_cli = shutil.which("ray", path=str(Path(sys.executable).parent)) or shutil.which("ray")
+    if ray_cli is None:
+        pytest.skip("the `ray` command is not installed (pip install -e '.[ray]')")
+    repo = Path(__file__).resolve().parents[1]
+    head_home = tmp_path / "head-home"
+    head_home.mkdir()
+    head_env = {**os.environ, "HOME": str(head_home), "RAY_AUTH_MODE": "token", "PYTHONPATH": str(repo)}  # workers run this checkout
+    subprocess.run([ray_cli, "get-auth-token", "--generate"], env=head_env, check=True, capture_output=True, timeout=120)
+    token = head_home / ".ray" / "auth_token"
+    port = free_port()
+    head = subprocess.Popen([ray_cli, "start", "--head", "--block", "--port", str(port), "--num-cpus", "1",
+                             "--include-dashboard", "false", "--disable-usage-stats"], env=head_env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    client_env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
+    client_env.update(HOME=str(tmp_path / "client-home"), PYTHONPATH=str(repo))
+
+    def colorize(*args, **env):
+        began = time.perf_counter()
+        result = subprocess.run([sys.executable, "-m", "colorize_cli", *map(str, args)], env={**client_env, **env},
+                                capture_output=True, text=True, timeout=180)
+        return result, time.perf_counter() - began
+
+    try:
+        deadline = time.time() + 90
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.time() < deadline and head.poll() is None, "ray start --head did not come up"
+                time.sleep(0.5)
+        archive = tmp_path / "archive"
+        (archive / "sub").mkdir(parents=True)
+        for i in range(4):
+            cv2.imwrite(str(archive / ("sub" if i % 2 else "") / f"p{i}.jpg"), cv2.cvtColor(gradient_bgr(48 + 8 * i, 64), cv2.COLOR_BGR2GRAY))
+        address = ["--engine", "ray", "--address", f"127.0.0.1:{port}", "-m", "lsgan"]
+
+        result, took = colorize(archive, "-o", tmp_path / "no-token", *address)
+        assert result.returncode == 2, result.stderr[-2000:]
+        assert (f"the Ray cluster at 127.0.0.1:{port} needs an authentication token, read from RAY_AUTH_TOKEN, the file "
+                "RAY_AUTH_TOKEN_PATH names, or ~/.ray/auth_token") in result.stderr and took < 15
+        assert not (tmp_path / "no-token").exists()
+
+        nowhere = free_port()
+        result, took = colorize(archive, "-o", tmp_path / "nowhere", "--engine", "ray", "--address", f"127.0.0.1:{nowhere}", "-m", "lsgan")
+        assert result.returncode == 2 and took < 15
+        assert f"no Ray cluster at 127.0.0.1:{nowhere} (start one with `ray start --head`, or drop --address)" in result.stderr
+
+        result, _ = colorize(archive, "-o", tmp_path / "ray", *address, RAY_AUTH_TOKEN_PATH=str(token))
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert "4 colorized" in result.stderr
+        local = invoke(archive, "-m", "lsgan", "-o", tmp_path / "local")
+        assert local.exit_code == 0, local.output
+        mine, theirs = outputs(tmp_path / "ray"), outputs(tmp_path / "local")
+        assert sorted(mine) == sorted(theirs) == ["p0.jpg", "p2.jpg", "sub/p1.jpg", "sub/p3.jpg"]
+        assert all(np.array_equal(mine[name], theirs[name]) for name in mine)
+
+        many = tmp_path / "many"
+        many.mkdir()
+        for i in range(60):
+            cv2.imwrite(str(many / f"p{i:02d}.jpg"), cv2.cvtColor(gradient_bgr(300, 400), cv2.COLOR_BGR2GRAY))
+        out = tmp_path / "many-out"
+        run = subprocess.Popen([sys.executable, "-m", "colorize_cli", str(many), "-o", str(out), *address, "--batch-size", "2"],
+                               env={**client_env, "HOME": str(head_home)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 120
+        while not (out.is_dir() and any(out.glob("*.jpg"))):
+            assert time.time() < deadline and run.poll() is None, run.communicate()[1][-2000:]
+            time.sleep(0.2)
+        run.send_signal(signal.SIGINT)
+        began = time.perf_counter()
+        _, stderr = run.communicate(timeout=30)
+        assert time.perf_counter() - began < 5, f"took {time.perf_counter() - began:.1f} s to stop"
+        assert run.returncode == 130 and "Ctrl-C: " in stderr and "rerun the same command to do the rest" in stderr
+        assert not [p for p in out.iterdir() if p.name.startswith(".")]  # nothing partial
+        assert all(cv2.imread(str(p)) is not None for p in out.glob("*.jpg"))  # every file kept is whole
+    finally:
+        head.send_signal(signal.SIGTERM)  # `ray start --block` stops what it started
+        try:
+            head.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(head.pid, signal.SIGKILL)
+            head.wait()
