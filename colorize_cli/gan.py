@@ -30,6 +30,9 @@ class Objective:
     warmup_critic_steps: int = 0  # WGAN: this many critic updates for the first `warmup_until` generator steps ...
     warmup_until: int = 25
     warmup_every: int = 500  # ... and at every `warmup_every`-th generator step (Arjovsky et al.)
+    # NoGAN (DeOldify): the first this many steps train the critic alone on the (fixed) generator's outputs, so
+    # that the joint phase starts against a critic that already tells them from photos; 0 = off
+    critic_pretrain: int = 0
     clip: float = 0.0  # WGAN weight clipping range (+-clip); 0 = off
     gp_weight: float = 0.0  # WGAN-GP penalty weight; 0 = off
     margin: float = 0.3  # EBGAN hinge margin on the per-sample RMS energy
@@ -50,6 +53,8 @@ class Objective:
             raise ValueError(f"--label-flip applies to gan and lsgan (real/fake targets), not {self.name}")
         if self.minibatch_disc and self.discriminator != "patch":
             raise ValueError(f"--minibatch-disc applies to PatchGAN discriminators, not {self.name}'s")
+        if self.critic_pretrain and self.discriminator is None:
+            raise ValueError(f"--critic-pretrain needs a discriminator; {self.name} has none")
         if (self.image_pool or self.label_flip) and self.discriminator is None:
             raise ValueError(f"--image-pool and --label-flip need a discriminator; {self.name} has none")
         if not 0 <= self.label_flip < 0.5:
@@ -186,8 +191,8 @@ class ColorGAN(keras.Model):
         out = self.discriminator([l, ab], training=True)
         if self.objective.discriminator == "energy":
             reconstruction, embedding = out
-            return losses.energy(ab, reconstruction), embedding
-        return out, None
+            return losses.energy(ab, ops.cast(reconstruction, "float32")), ops.cast(embedding, "float32")
+        return ops.cast(out, "float32"), None  # losses in float32 under mixed bfloat16
 
     def _reconstruction(self, ab, fake):
         loss, l1 = 0.0, losses.l1(ab, fake)
@@ -268,8 +273,11 @@ class ColorGAN(keras.Model):
             g_loss = self.adv_weight * g_adv + reconstruction
             scaled_d_loss, scaled_g_loss = self._per_replica(d_loss), self._per_replica(g_loss)
         self._apply_d(d_tape, scaled_d_loss)
-        self.g_optimizer.apply(g_tape.gradient(scaled_g_loss, self.generator.trainable_variables),
-                               self.generator.trainable_variables)
+        g_gradients = g_tape.gradient(scaled_g_loss, self.generator.trainable_variables)
+        if obj.critic_pretrain:  # critic-only steps: zero gradients leave a fresh Adam's moments, so the weights, at 0
+            g_on = ops.cast(self.g_optimizer.iterations >= obj.critic_pretrain, g_loss.dtype)
+            g_gradients = [g * ops.cast(g_on, g.dtype) for g in g_gradients]
+        self.g_optimizer.apply(g_gradients, self.generator.trainable_variables)
 
         extra = {}
         if obj.is_wasserstein:

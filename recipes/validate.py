@@ -139,6 +139,46 @@ def print_table(table: dict, photos, args):
         print(f"| {model} | " + " | ".join(f"{row[s]['psnr_gain']:+.2f} / {row[s]['colorfulness_ratio']:.0%}" for s in sources) + " |")
 
 
+def at_equal_colourfulness(table: dict, targets) -> dict[str, list[float | None]]:
+    """Each model's macro PSNR gain interpolated at each target macro colourfulness, from its rows at several
+    saturations (`MODEL @S` names); None where its saturations do not reach a target. This is how candidates are
+    compared: saturation alone trades PSNR for colour, so a gain means something only at equal colour."""
+    curves = collections.defaultdict(list)
+    for name, row in table.items():
+        curves[name.split(" @")[0]].append((row["macro"]["colorfulness_ratio"], row["macro"]["psnr_gain"]))
+    result = {}
+    for model, points in curves.items():
+        colour, gain = (np.array(v) for v in zip(*sorted(points)))
+        result[model] = [float(np.interp(t, colour, gain)) if colour[0] <= t <= colour[-1] else None for t in targets]
+    return result
+
+
+def plot_curves(table: dict, path: Path) -> None:
+    """Validation PSNR gain against colourfulness, one line per model over its saturations."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    curves = collections.defaultdict(list)
+    for name, row in table.items():
+        model, _, saturation = name.partition(" @")
+        curves[model].append((row["macro"]["colorfulness_ratio"] * 100, row["macro"]["psnr_gain"], saturation))
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for model, points in curves.items():
+        points.sort()
+        ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=model)
+        for x, y, saturation in points:
+            ax.annotate(saturation, (x, y), fontsize=6, textcoords="offset points", xytext=(2, 3))
+    ax.set_xlabel("macro colourfulness, % of the truth's (validation)")
+    ax.set_ylabel("macro PSNR gain over gray (dB)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="+", help="registered names or .keras paths")
@@ -150,6 +190,9 @@ def main(argv=None):
                         help="selection rule: the highest macro PSNR gain among rows with at least this macro colourfulness ratio")
     parser.add_argument("--calibrate", action="store_true", help="choose each model's saturation by the selection rule")
     parser.add_argument("--write", action="store_true", help="with --calibrate: store the chosen saturation on the card")
+    parser.add_argument("--at-colourfulness", type=float, nargs="+", default=[0.65, 0.75],
+                        help="also print each model's gain interpolated at these macro colourfulness ratios (with --saturations)")
+    parser.add_argument("--plot", type=Path, help="write the gain-vs-colourfulness curves of the models to this PNG")
     args = parser.parse_args(argv)
     photos = validation_photos(args.data, args.seed)
     if args.calibrate:
@@ -167,6 +210,13 @@ def main(argv=None):
         colorizers += at_saturations(colorizer, args.saturations or [colorizer.saturation])
     table = per_source(evaluate.evaluate_photos("validation", photos, colorizers, full=False), args.data)
     print_table(table, photos, args)
+    targets = args.at_colourfulness
+    print("\n| model | " + " | ".join(f"gain at {t:.0%}" for t in targets) + " |\n|---" * 1 + "|---" * len(targets) + "|")
+    for model, gains in at_equal_colourfulness(table, targets).items():
+        print(f"| {model} | " + " | ".join("out of range" if g is None else f"{g:+.2f} dB" for g in gains) + " |")
+    if args.plot:
+        plot_curves(table, args.plot)
+        print(f"curves: {args.plot}")
     best = select(table, args.min_colourfulness)
     if best:
         print(f"selected (highest macro PSNR gain with macro colourfulness >= {args.min_colourfulness:.0%}): {best}")

@@ -142,8 +142,26 @@ def config(name: str, recipe: dict, data_dir: Path, export_name: str | None = No
     fields = {k: v for k, v in recipe.items() if k in TRAIN_FIELDS}  # the rest (run, base, selection…) is zoo's
     if "base" in recipe:
         fields["init_from"] = str(BASE_MODELS / f"{recipe['base']}.keras")
+    if "init" in recipe:  # a stage grown from a model committed earlier
+        fields["init_from"] = str(committed_model(*recipe["init"]))
     return train.TrainConfig(data_dir=str(data_dir), run_dir=str(ROOT / recipe["run"]), export_name=export_name or name,
                              **fields)
+
+
+def committed_model(path: str, commit: str, sha256: str) -> Path:
+    """A .keras file as committed at `commit` (a stage's starting point, which a later stage may have replaced in
+    models/): the file itself while it is still that one, else restored from git into runs/zoo/models."""
+    current = ROOT / path
+    if current.is_file() and registry.file_sha256(current) == sha256:
+        return current
+    restored = BASE_MODELS / f"{Path(path).stem}-{commit[:8]}.keras"
+    if not (restored.is_file() and registry.file_sha256(restored) == sha256):
+        blob = subprocess.run(["git", "-C", str(ROOT), "show", f"{commit}:{path}"], capture_output=True, check=True).stdout
+        restored.parent.mkdir(parents=True, exist_ok=True)
+        train.write_atomic(restored, blob)
+    if registry.file_sha256(restored) != sha256:
+        raise SystemExit(f"{path} at {commit}: checksum differs from the recipe's ({sha256[:12]}...)")
+    return restored
 
 
 def train_base(recipe: dict, data_dir: Path) -> None:

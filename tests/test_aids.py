@@ -72,3 +72,27 @@ def test_a_gan_trains_with_the_aids(aids):
 def test_aids_that_do_not_apply_are_refused(objective, aids):
     with pytest.raises(ValueError, match="applies to|need a discriminator"):
         gan.OBJECTIVES[objective].replace(**aids).check()
+
+
+def test_critic_pretraining_trains_the_critic_alone_then_both():
+    """NoGAN: during the first `critic_pretrain` steps the generator's weights stay exactly as they were
+    (its batch-norm statistics aside) while the critic learns; afterwards both train."""
+    card = registry.ModelCard(**{**registry.BUILTIN["lsgan"].__dict__, "input_size": 32, "width": 4, "d_width": 4,
+                                 "objective_options": {"critic_pretrain": 3}})
+    model = train.build_gan(card, total_steps=6, decay_fraction=0.0)
+    rng = np.random.default_rng(0)
+    l = rng.uniform(-1, 1, (12, 32, 32, 1)).astype(np.float32)
+    ab = rng.uniform(-0.5, 0.5, (12, 32, 32, 2)).astype(np.float32)
+    g_start = [w.numpy().copy() for w in model.generator.trainable_weights]
+    d_start = [w.numpy().copy() for w in model.discriminator.trainable_weights]
+    model.fit(l, ab, batch_size=4, epochs=1, verbose=0, shuffle=False)  # 3 steps: the critic alone
+    assert all(np.array_equal(a, w.numpy()) for a, w in zip(g_start, model.generator.trainable_weights))
+    assert not all(np.array_equal(a, w.numpy()) for a, w in zip(d_start, model.discriminator.trainable_weights))
+    assert int(model.g_optimizer.iterations.numpy()) == 3  # the steps count, so schedules and resumes line up
+    model.fit(l, ab, batch_size=4, epochs=1, verbose=0, shuffle=False)  # 3 more: both
+    assert not all(np.array_equal(a, w.numpy()) for a, w in zip(g_start, model.generator.trainable_weights))
+
+
+def test_critic_pretraining_needs_a_critic():
+    with pytest.raises(ValueError, match="needs a discriminator"):
+        gan.OBJECTIVES["regression"].replace(critic_pretrain=10).check()

@@ -244,3 +244,40 @@ def test_init_from_fine_tunes_an_existing_model(tmp_path):
     with pytest.raises(train.ColorizeError, match="differs from this run's; use the same --model, --width"):
         train.train(small_config(photos, tmp_path / "wide", 1, init_from=str(base.with_suffix(".keras")), width=8),
                     models_dir=tmp_path / "m", log=lambda m: None)
+
+
+def test_photo_cache_shrinks_large_photos_keeps_small_ones_and_feeds_the_same_crops(tmp_path):
+    """Training decodes each photo once (data.cache_photos): big photos are area-shrunk to 1.7x the training
+    size on their short side, small ones kept as they are, repeated paths share one array, and a centre crop
+    from the cache is the one from the file up to resampling."""
+    from colorize_cli import data
+
+    big, small = tmp_path / "big.jpg", tmp_path / "small.png"
+    rng = np.random.default_rng(0)
+    photo = cv2.GaussianBlur(rng.integers(0, 255, (600, 800, 3), dtype=np.uint8), (0, 0), 6)
+    cv2.imwrite(str(big), photo)
+    cv2.imwrite(str(small), photo[:40, :50])
+    images = data.cache_photos([big, small, big], size=64)
+    assert min(images[0].shape[:2]) == round(data.CACHE_SCALE * 64) and images[0].shape[2] == 3
+    assert images[1].shape == (40, 50, 3)
+    assert images[0] is images[2]
+    l_file, ab_file = data.load_pair(big, 64, 0, augment=False)
+    l_cache, ab_cache = data.crop_pair(images[0], 64, 0, augment=False)
+    assert np.abs(l_file - l_cache).mean() < 0.01 and np.abs(ab_file - ab_cache).mean() < 0.01
+
+
+def test_cached_dataset_is_a_pure_function_of_seed_and_position(tmp_path):
+    """The RAM-cached pipeline keeps the trainer's resume rule: batch n is the same whether reached by
+    running or by skip_batches=n, and another seed gives other batches."""
+    from colorize_cli import data
+
+    paths = data.list_images(colour_photos(tmp_path / "photos", count=10))
+    images = data.cache_photos(paths, 32)
+
+    def batches(seed, skip, n):
+        ds = data.make_dataset(paths, 32, 4, augment=True, seed=seed, skip_batches=skip, images=images)
+        return [b[1].numpy() for b, _ in zip(ds, range(n))]
+
+    run = batches(0, 0, 3)
+    np.testing.assert_array_equal(run[2], batches(0, 2, 1)[0])
+    assert not np.array_equal(run[0], batches(1, 0, 1)[0])
