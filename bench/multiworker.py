@@ -23,11 +23,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
+import cv2
+import numpy as np
 
 SYNC_BN = ("from colorize_cli import networks; from colorize_cli._keras import keras; "
            "networks._bn = lambda name: keras.layers.BatchNormalization(epsilon=networks.BN_EPSILON, "
@@ -39,9 +36,16 @@ TWO_REPLICAS = ("import tensorflow as tf; cpu = tf.config.list_physical_devices(
 MAIN = "import sys; from colorize_cli import train; from colorize_cli.cli import main; sys.argv[0] = 'colorize'; main()"
 
 
-def make_photos(folder: Path) -> None:
-    from conftest import gradient_bgr
+def gradient_bgr(height: int, width: int) -> np.ndarray:
+    """A colourful picture: hue sweeps across, brightness down (the tests' sample image, so the numbers in
+    docs/scale.md hold)."""
+    x = np.linspace(0, 1, width, dtype=np.float32)[None, :]
+    y = np.linspace(0.2, 1, height, dtype=np.float32)[:, None]
+    bgr = np.stack([x * y, (1 - x) * y, np.full((height, width), 0.5, np.float32) * y], axis=2)
+    return (bgr * 255 + 0.5).astype(np.uint8)
 
+
+def make_photos(folder: Path) -> None:
     folder.mkdir()
     rng = np.random.default_rng(0)
     for i in range(24):

@@ -251,16 +251,9 @@ def set_encoder_trainable(model, from_stride: int = 0) -> None:
 
 
 GENERATORS = {"unet": unet_generator, "colorful": colorful_generator, "semantic": semantic_generator}
-DISCRIMINATORS = {"patch": patch_discriminator, "energy": energy_discriminator}
 
 
 def build_generator(arch: str, **kwargs):
     if arch not in GENERATORS:
         raise ValueError(f"unknown generator architecture {arch!r}; known: {', '.join(GENERATORS)}")
     return GENERATORS[arch](**kwargs)
-
-
-def build_discriminator(arch: str, **kwargs):
-    if arch not in DISCRIMINATORS:
-        raise ValueError(f"unknown discriminator architecture {arch!r}; known: {', '.join(DISCRIMINATORS)}")
-    return DISCRIMINATORS[arch](**kwargs)

@@ -159,7 +159,6 @@ class Colorizer:
 
 _END = object()
 BACKENDS = ("auto", "litert", "tf")
-TRAIN_EXTRA_HINT = "pip install 'colorize-cli[train]'"
 
 
 def choose_backend(model: str, backend: str = "auto") -> tuple[str, tuple | None]:
