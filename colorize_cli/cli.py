@@ -357,22 +357,13 @@ class PrintedEvents:
 
     @contextmanager
     def progress(self, name, total):
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+        from colorize_cli.progress import Bar
 
-        columns = [TextColumn("{task.description}", style="bold", markup=False), BarColumn(), MofNCompleteColumn(),
-                   TextColumn("{task.fields[rate]}"), TimeRemainingColumn()]
-        started = time.perf_counter()
         hidden = REPORT.quiet or (not console.is_terminal and total < 2)
-        with Progress(*columns, console=console, transient=False, disable=hidden) as bar:
-            task = bar.add_task(name, total=total, rate="")
-            self.out, count = bar.console, [0]
-
-            def advance():
-                count[0] += 1
-                bar.update(task, advance=1, rate=f"{count[0] / max(time.perf_counter() - started, 1e-9):.1f} img/s")
-
+        with Bar(console, name, total, unit="img/s", disable=hidden) as bar:
+            self.out = bar.console
             try:
-                yield advance
+                yield bar.advance
             finally:
                 self.out = None
 
@@ -425,11 +416,8 @@ def colorize_one_video(spec, model, output, overwrite, suffix, batch_size, camer
     import signal
     import threading
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    from colorize_cli import video
-
-    from colorize_cli import metadata
+    from colorize_cli import metadata, video
+    from colorize_cli.progress import Bar
 
     target = None if show and output is None else video_target(spec, output, suffix, several)
     try:
@@ -484,19 +472,11 @@ def colorize_one_video(spec, model, output, overwrite, suffix, batch_size, camer
 
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, on_interrupt)
-    columns = [TextColumn(Path(spec).name if spec not in ('-', 'camera') else spec, style="bold", markup=False), BarColumn(), MofNCompleteColumn(),
-               TextColumn("{task.fields[rate]}"), TimeRemainingColumn()]
-    started = time.perf_counter()
+    label = Path(spec).name if spec not in ('-', 'camera') else spec
     result, error = None, None
     try:
-        with Progress(*columns, console=console, disable=REPORT.quiet or (target == "-" and not console.is_terminal)) as progress:
-            task = progress.add_task("video", total=info.frames, rate="")
-
-            def on_frame(count):
-                elapsed = time.perf_counter() - started
-                progress.update(task, completed=count, rate=f"{count / max(elapsed, 1e-9):.1f} frames/s")
-
-            result = video.colorize_video(colorizer, source, sink, smooth=smooth, on_frame=on_frame, stop=stop, hints=model.hints)
+        with Bar(console, label, info.frames, unit="frames/s", disable=REPORT.quiet or (target == "-" and not console.is_terminal)) as bar:
+            result = video.colorize_video(colorizer, source, sink, smooth=smooth, on_frame=bar.update, stop=stop, hints=model.hints)
         if result.frames == 0 and not interrupted.is_set():
             raise ColorizeError("no frames could be decoded (an empty or damaged video); nothing written"
                                 + (f" — {result.stopped_early}" if result.stopped_early else ""))
@@ -653,10 +633,10 @@ def eval_command(
     quiet_libraries(verbose)
     REPORT.configure(quiet=quiet, json_lines=json_lines, verbose=verbose)
     from rich import box
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
     from rich.table import Table
 
     from colorize_cli import evaluate, registry
+    from colorize_cli.progress import Bar
 
     for folder in folders:
         if not folder.is_dir():
@@ -678,14 +658,12 @@ def eval_command(
         fail_on(exc)
     results = []
     for folder in folders:
-        columns = [TextColumn(folder.name, style="bold", markup=False), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()]
-        with Progress(*columns, console=console, transient=True, disable=REPORT.quiet) as progress:
-            task = progress.add_task("eval", total=0)
+        with Bar(console, folder.name, 0, transient=True, disable=REPORT.quiet) as bar:
 
             def step(advance=1, more=0):  # photos read, colorized and scored: one bar with an ETA
                 if more:
-                    progress.update(task, total=progress.tasks[0].total + more)
-                progress.update(task, advance=advance)
+                    bar.more(more)
+                bar.advance(advance)
 
             try:
                 result = evaluate.evaluate_dataset(folder, colorizers, limit, seed, classifier=classifier, step=step)
@@ -887,19 +865,15 @@ def new_run_folder(model: str) -> Path:
 
 def scan_bar(total: int):
     """train's progress while it checks (decodes) every photo: a transient bar, then its one-line result."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from colorize_cli.progress import Bar
 
-    progress = Progress(TextColumn("checking photos", style="bold"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                        console=console, transient=True)
-    task = progress.add_task("scan", total=total)
-    progress.start()
-    done = [0]
+    bar = Bar(console, "checking photos", total, transient=True)
+    bar.start()
 
     def advance():
-        done[0] += 1
-        progress.update(task, advance=1)
-        if done[0] >= total:
-            progress.stop()
+        bar.advance()
+        if bar.count >= total:
+            bar.stop()
 
     return advance
 

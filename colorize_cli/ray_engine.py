@@ -45,12 +45,12 @@ from colorize_cli.errors import UsageError as ColorizeUsageError
 INSTALL_HINT = "pip install 'colorize-cli[ray]' (in a source checkout: pip install -e '.[ray]')"
 
 
-def import_ray():
-    """`ray` with Ray Data, or a MissingDependencyError naming the extra to install. With an authentication
-    token at hand (`auth_token_source`) the client is put in token mode first, as `ray start` does for the
-    cluster: Ray reads RAY_AUTH_MODE when it loads (without a token it must stay off: token mode without
-    one aborts the process)."""
-    if auth_token_source() and os.environ.get("RAY_AUTH_MODE", "disabled").lower() == "disabled":
+def import_ray(address: str | None = None):
+    """`ray` with Ray Data, or a MissingDependencyError naming the extra to install. To connect to a cluster
+    (`address`) with an authentication token at hand (`auth_token_source`), the client is put in token mode
+    first, as `ray start` does for the cluster: Ray reads RAY_AUTH_MODE when it loads (without a token it
+    must stay off: token mode without one aborts the process). A local instance is left as Ray sets it up."""
+    if address and address != "local" and auth_token_source() and os.environ.get("RAY_AUTH_MODE", "disabled").lower() == "disabled":
         os.environ["RAY_AUTH_MODE"] = "token"
     try:
         import ray
@@ -224,7 +224,7 @@ class RayColorizer:
         self.batch_size, self.saturation, self.backend = batch_size, saturation, backend
         self.address, self.workers, self.num_cpus = address, workers, num_cpus
         self.plan: PoolPlan | None = None
-        self.ray = import_ray()
+        self.ray = import_ray(address)
 
     def run(self, jobs: Iterable, load: Callable, save: Callable | None = None,
             **options) -> Iterator[tuple[object, None, BaseException | None]]:
@@ -351,7 +351,7 @@ def check_cluster(address: str, timeout: float = 3.0) -> None:
 def start_ray(address: str | None = None, num_cpus: int | None = None) -> float:
     """Connect to the cluster at `address` (checked first: `check_cluster`), or start a local instance
     (`num_cpus`: default all). Returns the seconds it took."""
-    ray = import_ray()
+    ray = import_ray(address)
     began = time.perf_counter()
     options = dict(log_to_driver=False, logging_level=logging.ERROR, configure_logging=True, include_dashboard=False)
     try:
@@ -359,7 +359,8 @@ def start_ray(address: str | None = None, num_cpus: int | None = None) -> float:
             check_cluster(address)
             ray.init(address=address, **options)
         else:
-            ray.init(num_cpus=num_cpus, **options)
+            # "local": a new instance for this run, even where `ray start` once left its address behind
+            ray.init(address="local", num_cpus=num_cpus, **options)
     except ConnectionError as exc:
         raise ColorizeError(f"--address {address}: cannot connect to a Ray cluster there ({exc}); start one with "
                             "`ray start --head` or check the address") from None

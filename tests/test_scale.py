@@ -314,6 +314,7 @@ def test_an_existing_cluster_with_token_authentication(tmp_path):
     import socket
     import subprocess
     import sys
+    import tempfile
 
     ray_cli = shutil.which("ray", path=str(Path(sys.executable).parent)) or shutil.which("ray")
     if ray_cli is None:
@@ -325,7 +326,8 @@ def test_an_existing_cluster_with_token_authentication(tmp_path):
     subprocess.run([ray_cli, "get-auth-token", "--generate"], env=head_env, check=True, capture_output=True, timeout=120)
     token = head_home / ".ray" / "auth_token"
     port = free_port()
-    head = subprocess.Popen([ray_cli, "start", "--head", "--block", "--port", str(port), "--num-cpus", "1",
+    temp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # its own sessions and address file (short: socket paths)
+    head = subprocess.Popen([ray_cli, "start", "--head", "--block", "--port", str(port), "--num-cpus", "1", "--temp-dir", temp,
                              "--include-dashboard", "false", "--disable-usage-stats"], env=head_env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     client_env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
@@ -397,3 +399,4 @@ def test_an_existing_cluster_with_token_authentication(tmp_path):
         except subprocess.TimeoutExpired:
             os.killpg(head.pid, signal.SIGKILL)
             head.wait()
+        shutil.rmtree(temp, ignore_errors=True)
