@@ -11,19 +11,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from typer.testing import CliRunner
-
-from colorize_cli.cli import app
-from conftest import gradient_bgr
+from conftest import gradient_bgr, invoke
 
 ray = pytest.importorskip("ray", reason="the Ray engine is an optional extra: pip install -e '.[ray]'")
-
-runner = CliRunner()
-
-
-def invoke(*args):
-    return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
-
 
 @pytest.fixture(scope="module")
 def local_ray():
@@ -59,6 +49,7 @@ def failure_lines(text: str) -> list[str]:
     return sorted(line for line in text.splitlines() if line.startswith("failed:"))
 
 
+@pytest.mark.slow
 def test_ray_engine_matches_the_local_engine_and_resumes(local_ray, tmp_path):
     archive = mixed_archive(tmp_path / "archive")
     local = invoke(archive, "-m", "tiny", "-o", tmp_path / "local")
@@ -81,6 +72,7 @@ def test_ray_engine_matches_the_local_engine_and_resumes(local_ray, tmp_path):
     assert {p: p.stat().st_mtime_ns for p in (tmp_path / "ray").rglob("*") if p.is_file()} == mtimes
 
 
+@pytest.mark.slow
 def test_folders_on_remote_storage_through_pyarrow(local_ray, tmp_path):
     """s3://, gs://, hdfs:// go through pyarrow's file systems; file:// takes the same path on a local folder."""
     archive = tmp_path / "archive"
@@ -167,6 +159,7 @@ def our_actor_pids(name: str = "ColorizeActor") -> list[int]:
     return found
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds the actor's process through /proc")
 def test_killed_worker_every_photo_written_once_no_partial_files(local_ray, tmp_path):
     archive = tmp_path / "archive"
@@ -248,6 +241,7 @@ def trainable_weights(path: Path) -> list[np.ndarray]:
     return [np.asarray(v) for v in registry.load_keras_model(path).trainable_weights]
 
 
+@pytest.mark.slow
 def test_two_workers_train_what_one_process_trains(tmp_path):
     import json
     import subprocess

@@ -11,16 +11,7 @@ import cv2
 import numpy as np
 import pytest
 from PIL import Image
-from typer.testing import CliRunner
-
-from colorize_cli.cli import app
-from conftest import gradient_bgr
-
-runner = CliRunner()
-
-
-def invoke(*args):
-    return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+from conftest import gradient_bgr, invoke
 
 
 def one_line(result) -> str:
@@ -208,7 +199,11 @@ def test_help_shows_what_to_type_not_python_types():
     for command in ([], ["colorize"], ["eval"], ["train"], ["export"], ["models"]):
         text = invoke(*command, "--help").output
         assert not any(t in text for t in ("<bool>", "<str>", "<int", "<list", "<path>", "{")), (command, text)
-    usage = runner.invoke(app, ["colorize", "--help"], prog_name="colorize").output.splitlines()[0]
+    from typer.testing import CliRunner
+
+    from colorize_cli.cli import app
+
+    usage = CliRunner().invoke(app, ["colorize", "--help"], prog_name="colorize").output.splitlines()[0]
     assert usage == "Usage: colorize [OPTIONS] [PATH]..."  # not "colorize colorize"
     top = invoke("--help").output
     assert "-o, --output PATH" in top and "--format" in top and "--json" in top
