@@ -93,7 +93,7 @@ def main(argv=None):
     with tempfile.TemporaryDirectory(prefix="colorize-mw-") as tmp:
         tmp = Path(tmp)
         make_photos(tmp / "photos")
-        common = ["train", str(tmp / "photos"), "--model", "colorful", "--image-size", "32", "--width", "4",
+        common = ["train", str(tmp / "photos"), "--recipe", "colorful", "--image-size", "32", "--width", "4",
                   "--steps", str(args.steps), "--batch-size", str(args.batch_size), "--seed", "3",
                   "--checkpoint-every", "1000", "--name", "mw"]
         cluster = {"worker": [f"127.0.0.1:{p}" for p in ports(2)]}

@@ -716,7 +716,6 @@ EVAL_SEMANTIC_CAPTION = (" · top-5: photos whose truth's class is in the classi
 
 MODEL_NAMES = ["colorful", "gan", "lsgan", "ebgan", "wgan", "wgan-gp"]  # registry.BUILTIN: the recipes
 # the choices help lists and click checks (exit 2); tests/test_cli.py checks that they are the library's
-Recipe = Literal["colorful", "gan", "lsgan", "ebgan", "wgan", "wgan-gp"]
 Objective = Literal["regression", "gan", "lsgan", "ebgan", "wgan", "wgan-gp"]  # gan.OBJECTIVES
 Arch = Literal["unet", "colorful", "semantic"]  # networks.GENERATORS
 Strategy = Literal["auto", "mirrored", "multi-worker", "none"]  # train.make_strategy
@@ -726,7 +725,9 @@ ExportFormat = Literal["keras", "tflite"]
 @app.command("train", cls=PanelledCommand)
 def train_command(
     data_dir: Path = typer.Argument(..., help="Folder of colour photos (searched recursively).", show_default=False),
-    model: Recipe = typer.Option("lsgan", "-m", "--model", help="The recipe: objective, network and settings to start from (see `colorize models`).", rich_help_panel="Recipe and network"),
+    recipe: Optional[str] = typer.Option(None, "-r", "--recipe", metavar="[" + "|".join(MODEL_NAMES) + "]", rich_help_panel="Recipe and network",
+                                         help="The recipe: objective, network and settings to start from (default lsgan; see `colorize models`)."),
+    model: Optional[str] = typer.Option(None, "-m", "--model", hidden=True, help="The old spelling of -r/--recipe (-m names a model in the other commands)."),
     objective: Optional[Objective] = typer.Option(None, "--objective", help="Override the recipe's objective: regression (no discriminator: a NoGAN pretraining stage), gan, lsgan, ebgan, wgan, wgan-gp.", rich_help_panel="Recipe and network"),
     arch: Optional[Arch] = typer.Option(None, "--arch", help="Override the recipe's generator: unet, colorful, or semantic (a pretrained ImageNet encoder from --encoder with a U-Net decoder).", rich_help_panel="Recipe and network"),
     encoder: Optional[Path] = typer.Option(None, "--encoder", help="--arch semantic: a TFLite ImageNet classifier (e.g. MobileNetV2) whose convolution trunk becomes the encoder.", rich_help_panel="Recipe and network"),
@@ -770,13 +771,18 @@ def train_command(
 
     \b
       colorize train photos/ --steps 2000    -> runs/lsgan-YYYYMMDD-HHMM, model lsgan-YYYYMMDD-HHMM
-      colorize train photos/ -m wgan --name family --run runs/family
+      colorize train photos/ -r wgan --name family --run runs/family
 
     The exported model never replaces a bundled one or another run's model (--force does); training again
     with the same --run resumes and re-exports it."""
     from colorize_cli.quiet import quiet_libraries
 
     quiet_libraries(verbose)
+    if model is not None:  # the old spelling: kept working, said once
+        if recipe is not None and recipe != model:
+            fail(f"-r {recipe} and -m {model}: -m is the old spelling of -r/--recipe; give one recipe", 2)
+        say(("note: ", "yellow"), "train -m/--model is now -r/--recipe (-m names a model everywhere else); -m still works for now")
+    model = recipe or model or "lsgan"
     if model not in MODEL_NAMES:
         close = difflib.get_close_matches(model, MODEL_NAMES, n=1)
         fail(f"unknown recipe {model!r}{f' (did you mean {close[0]!r}?)' if close else ''}; choose one of {', '.join(MODEL_NAMES)}", 2)

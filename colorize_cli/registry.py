@@ -285,7 +285,7 @@ def resolve(model: str) -> tuple[ModelCard, Path]:
                             f"repository's models/; install from a clone with `pip install -e '.[train]'` or pass that .keras path")
     if not card.has_weights:
         raise ColorizeError(f"model {model!r} has no trained weights here; train it with "
-                            f"`colorize train DATA --model {model}` or pick one marked in `colorize models`")
+                            f"`colorize train DATA --recipe {model}` or pick one marked in `colorize models`")
     _check_sha256(card, card.weights_path)
     return card, card.weights_path
 
