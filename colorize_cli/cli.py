@@ -724,7 +724,10 @@ ExportFormat = Literal["keras", "tflite"]
 
 @app.command("train", cls=PanelledCommand)
 def train_command(
+    ctx: typer.Context,
     data_dir: Path = typer.Argument(..., help="Folder of colour photos (searched recursively).", show_default=False),
+    config: Optional[Path] = typer.Option(None, "--config", metavar="FILE.json", rich_help_panel="Recipe and network",
+                                          help="Run a saved training definition (a TrainConfig as JSON, e.g. a run's config.json); options given here override it. DATA_DIR, --run and --name are this run's own."),
     recipe: Optional[str] = typer.Option(None, "-r", "--recipe", metavar="[" + "|".join(MODEL_NAMES) + "]", rich_help_panel="Recipe and network",
                                          help="The recipe: objective, network and settings to start from (default lsgan; see `colorize models`)."),
     model: Optional[str] = typer.Option(None, "-m", "--model", hidden=True, help="The old spelling of -r/--recipe (-m names a model in the other commands)."),
@@ -791,22 +794,24 @@ def train_command(
     options = {"critic_steps": n_critic, "warmup_critic_steps": critic_warmup, "critic_pretrain": critic_pretrain, "clip": clip, "gp_weight": gp_weight, "margin": margin,
                "pull_away": pull_away, "label_smoothing": label_smoothing, "image_pool": image_pool, "label_flip": label_flip,
                "minibatch_disc": minibatch_disc or None}
-    check_objective_options(model, objective, options)
+    settings = dict(model=model, objective=objective, arch=arch, encoder=str(encoder) if encoder else None,
+                    train_encoder_from=train_encoder_from, epochs=epochs, steps=steps, batch_size=batch_size, image_size=image_size,
+                    width=width, d_width=d_width, lr=lr, adv=adv, l1=l1, l2=l2, rebalance=rebalance, val_dir=str(val) if val else None,
+                    balance=balance, init_from=init, seed=seed, strategy=strategy, mixed_precision=mixed_precision,
+                    checkpoint_every=checkpoint_every, objective_options={k: v for k, v in options.items() if v is not None})
+    if config is not None:  # the saved definition, with what was given on this command line over it
+        settings = with_saved_config(ctx, config, settings)
+    check_objective_options(settings["model"], settings["objective"], settings["objective_options"])
     from colorize_cli import registry
 
-    run = run or new_run_folder(model)
+    run = run or new_run_folder(settings["model"])
     try:  # before TensorFlow loads and the photos are read: a clash is refused in a second
         registry.check_export(name or run.name, models_dir or registry.user_models_dir(), run, overwrite=force)
     except ColorizeError as exc:
         fail(str(exc), 2)
     from colorize_cli import train
 
-    cfg = train.TrainConfig(model=model, objective=objective, arch=arch, encoder=str(encoder) if encoder else None,
-                            train_encoder_from=train_encoder_from, data_dir=str(data_dir), run_dir=str(run), epochs=epochs,
-                            steps=steps, batch_size=batch_size, image_size=image_size, width=width, d_width=d_width,
-                            lr=lr, adv=adv, l1=l1, l2=l2, rebalance=rebalance, val_dir=str(val) if val else None, balance=balance, init_from=init, seed=seed, export_name=name,
-                            strategy=strategy, mixed_precision=mixed_precision, checkpoint_every=checkpoint_every,
-                            objective_options={k: v for k, v in options.items() if v is not None})
+    cfg = train.TrainConfig(**settings, data_dir=str(data_dir), run_dir=str(run), export_name=name)
     try:
         from colorize_cli.progress import rich_progress
 
@@ -817,6 +822,42 @@ def train_command(
     except ValueError as exc:  # e.g. an image size the architecture cannot take
         fail(str(exc), 2)
     say(("exported", "bold"), f" {card_path.with_suffix('.keras')} — use it with `colorize -m {model_argument(card_path)} PHOTO`")
+
+
+# TrainConfig field -> the train options that set it, where their names differ (for --config)
+CONFIG_OPTIONS = {"model": ("recipe", "model"), "val_dir": ("val",), "init_from": ("init",)}
+NOT_SAVED = {"data_dir", "run_dir", "export_name"}  # each run's own, never taken from the file
+
+
+def with_saved_config(ctx, path: Path, settings: dict) -> dict:
+    """`settings` (TrainConfig fields from the options) over the definition saved in `path`: only the options
+    given on the command line (or in the environment) replace the file's values; objective options merge."""
+    import dataclasses
+    import json
+
+    from colorize_cli.train import TrainConfig
+
+    try:
+        saved = json.loads(path.read_text())
+        assert isinstance(saved, dict)
+    except (OSError, ValueError, AssertionError):
+        fail(f"--config {path}: not a readable training definition (a JSON object of TrainConfig settings); check the file", 2)
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(saved) - known)
+    if unknown:
+        fail(f"--config {path}: unknown setting{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
+             f"known: {', '.join(sorted(known - NOT_SAVED))}", 2)
+
+    def given(key: str) -> bool:
+        sources = (ctx.get_parameter_source(option) for option in CONFIG_OPTIONS.get(key, (key,)))
+        return any(source is not None and source.name in ("COMMANDLINE", "ENVIRONMENT") for source in sources)
+
+    merged = {**settings, **{key: value for key, value in saved.items() if key not in NOT_SAVED}}
+    merged.update({key: value for key, value in settings.items() if key != "objective_options" and given(key)})
+    merged["objective_options"] = {**saved.get("objective_options", {}), **settings["objective_options"]}
+    if merged["model"] not in MODEL_NAMES:
+        fail(f"--config {path}: unknown recipe {merged['model']!r}; choose one of {', '.join(MODEL_NAMES)}", 2)
+    return merged
 
 
 OPTION_OBJECTIVES = {  # objectives each objective-specific training option changes anything for

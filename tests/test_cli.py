@@ -423,3 +423,30 @@ def test_train_recipe_option_and_its_old_spelling(tmp_path):
     assert old.exit_code == 2 and "note: train -m/--model is now -r/--recipe" in old.output and "missing: not a folder" in old.output
     both = invoke("train", tmp_path, "-r", "gan", "-m", "wgan")
     assert both.exit_code == 2 and "give one recipe" in both.output
+
+
+def test_train_config_file_refuses_unknown_settings(tmp_path):
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "c.json").write_text('{"model": "wgan", "stpes": 3}')
+    result = invoke("train", tmp_path / "photos", "--config", tmp_path / "c.json")
+    assert result.exit_code == 2 and "--config" in result.output and "unknown setting 'stpes'" in result.output
+    (tmp_path / "c.json").write_text("[1, 2]")
+    assert invoke("train", tmp_path / "photos", "--config", tmp_path / "c.json").exit_code == 2
+
+
+@pytest.mark.slow
+def test_train_runs_a_saved_config_with_the_given_options_over_it(tmp_path):
+    import json
+
+    from test_train import colour_photos
+
+    photos = colour_photos(tmp_path / "photos", count=8)
+    saved = {"model": "wgan", "steps": 5, "batch_size": 4, "image_size": 32, "width": 4, "d_width": 4, "seed": 7,
+             "objective_options": {"clip": 0.02}, "data_dir": "/elsewhere", "run_dir": "runs/old"}
+    (tmp_path / "c.json").write_text(json.dumps(saved))
+    result = invoke("train", photos, "--config", tmp_path / "c.json", "--steps", "2", "--run", tmp_path / "run", "--name", "cfg",
+                    "--models-dir", tmp_path / "m")
+    assert result.exit_code == 0, result.output
+    ran = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert ran["model"] == "wgan" and ran["steps"] == 2 and ran["width"] == 4 and ran["seed"] == 7  # saved, except --steps
+    assert ran["objective_options"] == {"clip": 0.02} and ran["data_dir"] == str(photos) and ran["run_dir"] == str(tmp_path / "run")
