@@ -5,7 +5,6 @@ in `pipeline`, `media`, `registry` and `train`, imported inside the commands so 
 from __future__ import annotations
 
 import difflib
-import os
 import sys
 import time
 from contextlib import contextmanager
@@ -17,7 +16,7 @@ from rich.console import Console
 from rich.text import Text
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
-from colorize_cli.errors import ColorizeError, OutputError, UsageError
+from colorize_cli.errors import ColorizeError, UsageError
 
 # markup off: every message is printed as written ("pip install 'colorize-cli[train]'", a file named
 # "[bold].jpg"); styles come only from `say`'s (text, style) parts
@@ -122,7 +121,8 @@ The options people need (all of them: colorize colorize --help):
   --saturation X       more or less colour (default: the model's calibrated value)
   -q, --quiet          only errors;  --json: machine-readable results;  -v, --verbose: library logs
 
-Outputs keep the input's EXIF, ICC profile and DPI, and record what made them (exiftool: Software).""",
+Outputs keep the input's EXIF, IPTC, XMP, ICC profile and resolution, and record what made them (exiftool:
+Software).""",
 )
 
 
@@ -212,7 +212,7 @@ def colorize_command(
     paths: Optional[List[str]] = typer.Argument(None, metavar="PATH", help="Images, folders (searched recursively), videos, stream URLs "
                                                          "(rtsp://, http://…), or - for raw frames on stdin.", show_default=False),
     model: str = ModelOption,
-    output: Optional[str] = typer.Option(None, "-o", "--output", metavar="PATH", help="Output file (one input) or folder; - for stdout (raw bgr24). Default: beside each file as NAME_color.EXT; a folder goes to FOLDER_color/; a video to NAME_color.mp4.", rich_help_panel="Input and output"),
+    output: Optional[str] = typer.Option(None, "-o", "--output", metavar="PATH", help="Output file (one input) or folder; - for stdout (one photo: the image file, --format or PNG; a video: raw bgr24). Default: beside each file as NAME_color.EXT; a folder goes to FOLDER_color/; a video to NAME_color.mp4.", rich_help_panel="Input and output"),
     overwrite: bool = typer.Option(False, "--overwrite", help="Redo outputs that already exist (default: skip them, so a rerun resumes).", rich_help_panel="Input and output"),
     suffix: str = typer.Option("_color", "--suffix", help="Added to names written beside their input, and to a folder's default output folder.", rich_help_panel="Input and output"),
     fmt: Optional[str] = typer.Option(None, "--format", metavar="FMT", help="Output format for every image: jpg, png, tif, webp, bmp. Default: the input's.", rich_help_panel="Input and output"),
@@ -250,14 +250,14 @@ def colorize_command(
       colorize film.mp4 --start 60 --duration 30
 
     A rerun skips outputs made with the same model and settings and stops, doing nothing, if some were
-    made otherwise: --overwrite redoes them, another -o keeps both. Outputs keep the input's EXIF, ICC
-    profile and DPI and record what made them. Exit code: 0 all done, 1 some failed, 2 usage error or
+    made otherwise: --overwrite redoes them, another -o keeps both. Outputs keep the input's EXIF, IPTC,
+    XMP, ICC profile and resolution and record what made them. Exit code: 0 all done, 1 some failed, 2 usage error or
     outputs in the way."""
     from colorize_cli.quiet import quiet_libraries
 
     quiet_libraries(verbose)
     REPORT.configure(quiet=quiet, json_lines=json_lines, verbose=verbose)
-    from colorize_cli import media, video
+    from colorize_cli import video
 
     paths = list(paths or [])
     if camera is None and not paths:
@@ -279,7 +279,7 @@ def colorize_command(
     images = [p for p in local if str(p) not in videos]
     raw_size = parse_size(raw) if raw else None
     if json_lines and output == "-":
-        fail("--json and -o - both write to stdout; write the video to a file or leave out --json", 2)
+        fail("--json and -o - both write to stdout; give -o a file or leave out --json", 2)
 
     from colorize_cli import jobs
 

@@ -10,7 +10,6 @@ was made with the same settings and refuses to replace what was made otherwise. 
 
 from __future__ import annotations
 
-import os
 import secrets
 import tempfile
 from dataclasses import dataclass

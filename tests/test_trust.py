@@ -8,7 +8,6 @@ import subprocess
 import sys
 
 import cv2
-import numpy as np
 import pytest
 from PIL import Image
 from conftest import gradient_bgr, invoke
