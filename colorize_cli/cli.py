@@ -309,7 +309,7 @@ def colorize_command(
     summary = jobs.Summary()
     try:
         if output == "-" and images:
-            payload = jobs.photo_bytes(str(images[0]), model, fmt, batch_size, quality)
+            payload = jobs.photo_bytes(str(images[0]), model, fmt, batch_size, quality, max_pixels)
             sys.stdout.buffer.write(payload)
             sys.stdout.buffer.flush()
             summary.done = 1

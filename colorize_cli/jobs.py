@@ -396,7 +396,8 @@ def photo_hints(spec, job, files, max_pixels):
     return lambda job, image: hints
 
 
-def photo_bytes(source: str, model: Model, fmt: str | None = None, batch_size: int = 1, quality: int | None = None) -> bytes:
+def photo_bytes(source: str, model: Model, fmt: str | None = None, batch_size: int = 1, quality: int | None = None,
+                max_pixels: int | None = None) -> bytes:
     """One photo colorized and encoded as a file of `fmt` (default PNG) with its metadata and provenance,
     for `colorize photo.jpg -o -` (the bytes go to stdout)."""
     from colorize_cli import media
@@ -406,7 +407,7 @@ def photo_bytes(source: str, model: Model, fmt: str | None = None, batch_size: i
     if not source.is_file():
         raise UsageError(f"-o - writes one photo to stdout; {source} is not one: give an image file, or an output folder")
     provenance = model.provenance()
-    image, meta = media.read_photo(source)
+    image, meta = media.read_photo(source, media.MAX_PIXELS if max_pixels is None else max_pixels)
     hints = model.hints.resolve(image) if model.hints is not None else None
     colorizer = model.load(batch_size)
     return media.encode_image(colorizer.colorize_bgr(image, hints), ext, meta, provenance, name="-o -", quality=quality)

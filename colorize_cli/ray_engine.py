@@ -299,6 +299,10 @@ def unwrap(exc: BaseException) -> BaseException:
         if isinstance(exc, ColorizeError):
             return exc
         exc = getattr(exc, "cause", None) or exc.__cause__
+    missing = re.search(r"No module named '(colorize_cli[\w.]*)'", str(original))
+    if missing:  # the cluster runs another colorize (or none): its workers cannot load this one's jobs
+        return ColorizeError(f"the Ray cluster's workers cannot import {missing.group(1)}: install this colorize version "
+                             f"(pip install 'colorize-cli[ray]'=={__import__('colorize_cli').__version__}) on every node, then rerun")
     first_line = (str(original).strip().splitlines() or [type(original).__name__])[0]
     return ColorizeError(f"the Ray run failed ({type(original).__name__}: {first_line}); finished photos are kept: "
                          "rerun the same command to do the rest (Ray's logs: /tmp/ray/session_latest/logs)")

@@ -394,3 +394,13 @@ def test_an_existing_cluster_with_token_authentication(tmp_path):
             os.killpg(head.pid, signal.SIGKILL)
             head.wait()
         shutil.rmtree(temp, ignore_errors=True)
+
+
+def test_a_cluster_without_this_colorize_is_named():
+    from colorize_cli import __version__
+    from colorize_cli.ray_engine import unwrap
+
+    error = RuntimeError("ActorDiedError: The actor died because of an error raised in its creation task ... "
+                         "ModuleNotFoundError: No module named 'colorize_cli.jobs'")
+    assert str(unwrap(error)) == (f"the Ray cluster's workers cannot import colorize_cli.jobs: install this colorize version "
+                                  f"(pip install 'colorize-cli[ray]'=={__version__}) on every node, then rerun")
