@@ -182,6 +182,7 @@ class Report:
 
 
 REPORT = Report()
+ForceOption = typer.Option(False, "--force", hidden=True, help="The old spelling of --overwrite (train, export).")
 VerboseOption = typer.Option(False, "-v", "--verbose", rich_help_panel="Messages", help="Show the libraries' own log lines (TensorFlow, OpenCV, FFmpeg) and name every file left out.")
 
 
@@ -765,9 +766,10 @@ def train_command(
     strategy: Strategy = typer.Option("auto", "--strategy", help="auto: mirrored when several GPUs are here, else none; mirrored: all local GPUs; multi-worker: the cluster in TF_CONFIG; none: one device.", rich_help_panel="Devices"),
     mixed_precision: bool = typer.Option(False, "--mixed-precision", help="bfloat16 compute, float32 weights and losses: 1.5x faster on CPUs with AVX512-BF16 or AMX and on recent GPUs, slower where bfloat16 is emulated.", rich_help_panel="Devices"),
     checkpoint_every: int = typer.Option(500, "--checkpoint-every", min=1, help="Checkpoint every N steps (and at every epoch end).", rich_help_panel="Data and run"),
-    name: Optional[str] = typer.Option(None, "--name", help="Name of the exported model (default: the run folder's name). The name of a bundled model, or of a model another run made, is refused unless --force.", rich_help_panel="Export"),
+    name: Optional[str] = typer.Option(None, "--name", help="Name of the exported model (default: the run folder's name). The name of a bundled model, or of a model another run made, is refused unless --overwrite.", rich_help_panel="Export"),
     models_dir: Optional[Path] = typer.Option(None, "--models-dir", envvar="COLORIZE_MODELS_DIR", help="Where the model is exported.", rich_help_panel="Export"),
-    force: bool = typer.Option(False, "--force", help="Export even if the name shadows a bundled model or overwrites another run's model.", rich_help_panel="Export"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Export even if the name shadows a bundled model or overwrites another run's model.", rich_help_panel="Export"),
+    force: bool = ForceOption,
     verbose: bool = VerboseOption,
 ):
     """Train a colorizer on a folder of colour photos and export it for `colorize -m NAME`.
@@ -776,11 +778,12 @@ def train_command(
       colorize train photos/ --steps 2000    -> runs/lsgan-YYYYMMDD-HHMM, model lsgan-YYYYMMDD-HHMM
       colorize train photos/ -r wgan --name family --run runs/family
 
-    The exported model never replaces a bundled one or another run's model (--force does); training again
+    The exported model never replaces a bundled one or another run's model (--overwrite does); training again
     with the same --run resumes and re-exports it."""
     from colorize_cli.quiet import quiet_libraries
 
     quiet_libraries(verbose)
+    overwrite = overwrite or old_force(force)
     if model is not None:  # the old spelling: kept working, said once
         if recipe is not None and recipe != model:
             fail(f"-r {recipe} and -m {model}: -m is the old spelling of -r/--recipe; give one recipe", 2)
@@ -806,7 +809,7 @@ def train_command(
 
     run = run or new_run_folder(settings["model"])
     try:  # before TensorFlow loads and the photos are read: a clash is refused in a second
-        registry.check_export(name or run.name, models_dir or registry.user_models_dir(), run, overwrite=force)
+        registry.check_export(name or run.name, models_dir or registry.user_models_dir(), run, overwrite=overwrite)
     except ColorizeError as exc:
         fail(str(exc), 2)
     from colorize_cli import train
@@ -816,7 +819,7 @@ def train_command(
         from colorize_cli.progress import rich_progress
 
         card_path = train.train(cfg, models_dir=models_dir, log=say,
-                                progress=rich_progress(console), overwrite=force, scan_progress=scan_bar)
+                                progress=rich_progress(console), overwrite=overwrite, scan_progress=scan_bar)
     except ColorizeError as exc:
         fail_on(exc)
     except ValueError as exc:  # e.g. an image size the architecture cannot take
@@ -888,6 +891,13 @@ def check_objective_options(model: str, objective: str | None, options: dict) ->
                  f"leave it out or choose a recipe it applies to", 2)
 
 
+def old_force(force: bool) -> bool:
+    """--force, the old spelling of --overwrite (as in `colorize` and `eval`): kept working, said once."""
+    if force:
+        say(("note: ", "yellow"), "--force is now --overwrite (as in colorize and eval); --force still works for now")
+    return force
+
+
 def model_argument(card_path: Path) -> str:
     """What to give -m for an exported model: its name where `colorize` looks (the user's models folder,
     COLORIZE_MODELS_DIR), else the path of its .keras (a --models-dir of its own)."""
@@ -935,7 +945,8 @@ def export_command(
     calibrate: Optional[Path] = typer.Option(None, "--calibrate", help="--int8: a folder of photos like the ones you will colorize (e.g. the training folder); a random 200 are used.", rich_help_panel="TFLite"),
     float16: bool = typer.Option(False, "--float16", help="tflite: store the float weights in 16 bits (half the file, computed in float32); with --int8, the fallback.", rich_help_panel="TFLite"),
     check: Optional[List[Path]] = typer.Option(None, "--check", help="tflite: a folder of colour photos to compare the .tflite with the .keras on (repeatable); with --int8, float32 is written instead unless int8 keeps PSNR within 0.1 dB and colourfulness within 1 point on every one.", rich_help_panel="TFLite"),
-    force: bool = typer.Option(False, "--force", help="Export a run even if its name shadows a bundled model or overwrites another run's model.", rich_help_panel="Export"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Export a run even if its name shadows a bundled model or overwrites another run's model.", rich_help_panel="Export"),
+    force: bool = ForceOption,
     verbose: bool = VerboseOption,
 ):
     """Export a run's latest checkpoint as a model usable with `colorize -m NAME`, or a model as .tflite for LiteRT.
@@ -948,6 +959,7 @@ def export_command(
     from colorize_cli.quiet import quiet_libraries
 
     quiet_libraries(verbose)
+    overwrite = overwrite or old_force(force)
     if fmt not in ("keras", "tflite"):
         fail(f"--format {fmt!r}: choose keras or tflite", 2)
     if fmt == "keras" and (int8 or float16 or calibrate or check):
@@ -957,7 +969,7 @@ def export_command(
         from colorize_cli import train
 
         try:
-            card_path = train.export_run(Path(source), name, models_dir, overwrite=force)
+            card_path = train.export_run(Path(source), name, models_dir, overwrite=overwrite)
         except ColorizeError as exc:
             hint = "; to convert a model to TFLite add --format tflite" if not Path(source).is_dir() else ""
             fail(f"{exc}{hint}")

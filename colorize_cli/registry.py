@@ -229,7 +229,7 @@ def check_export(name: str, models_dir: Path, run_dir=None, overwrite: bool = Fa
     """Refuse (ExportClash) what `export_clash` finds, unless `overwrite`."""
     clash = None if overwrite else export_clash(name, models_dir, run_dir)
     if clash:
-        raise ExportClash(f"{clash}; choose another --name (or --run), or add --force to do it anyway")
+        raise ExportClash(f"{clash}; choose another --name (or --run), or add --overwrite to do it anyway")
 
 
 def get_card(name: str) -> ModelCard:

@@ -450,3 +450,13 @@ def test_train_runs_a_saved_config_with_the_given_options_over_it(tmp_path):
     ran = json.loads((tmp_path / "run" / "config.json").read_text())
     assert ran["model"] == "wgan" and ran["steps"] == 2 and ran["width"] == 4 and ran["seed"] == 7  # saved, except --steps
     assert ran["objective_options"] == {"clip": 0.02} and ran["data_dir"] == str(photos) and ran["run_dir"] == str(tmp_path / "run")
+
+
+def test_force_is_the_old_spelling_of_overwrite(tmp_path):
+    """train and export say --overwrite, as colorize and eval do; --force still works, with a one-line note."""
+    (tmp_path / "photos").mkdir()
+    result = invoke("train", tmp_path / "photos", "--name", "lsgan", "--run", tmp_path / "runs" / "x", "--force")
+    assert "note: --force is now --overwrite" in result.output
+    assert "is the name of a bundled model" not in result.output  # --force did what --overwrite does
+    refused = invoke("train", tmp_path / "photos", "--name", "lsgan", "--run", tmp_path / "runs" / "x")
+    assert refused.exit_code == 2 and "add --overwrite to do it anyway" in " ".join(refused.output.split())

@@ -161,7 +161,7 @@ def test_a_name_that_would_shadow_or_overwrite_a_model_is_refused_before_trainin
 
     shadow = invoke("train", photos, "--name", "lsgan", "--run", tmp_path / "runs" / "x")
     assert shadow.exit_code == 2
-    assert "'lsgan' is the name of a bundled model" in one_line(shadow) and "--force" in shadow.output
+    assert "'lsgan' is the name of a bundled model" in one_line(shadow) and "--overwrite" in shadow.output
     clobber = invoke("train", photos, "--run", tmp_path / "runs" / "mine")
     assert clobber.exit_code == 2 and "mine.json already exists (from the run" in one_line(clobber)
     assert not (tmp_path / "runs").exists()  # refused before anything was made
