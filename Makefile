@@ -2,6 +2,7 @@
 #   make demo   - create .venv, install what colorizing needs (no TensorFlow: the bundled models run on
 #                 LiteRT), colorize a true black-and-white photo with the default model
 #   make test   - create .venv if needed, install everything (training extras and test tools), run the tests
+#                 (make test-fast: without the tests marked slow)
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -9,7 +10,7 @@ BASE := $(VENV)/.installed-base
 INSTALLED := $(VENV)/.installed
 SAMPLE := data/samples/camera.png
 
-.PHONY: demo test install bench gallery zoo study clean
+.PHONY: demo test test-fast install bench gallery zoo study clean
 
 # the light install: `pip install .` (what `colorize photo.jpg`, video and `colorize models` need)
 $(BASE): pyproject.toml
@@ -37,6 +38,10 @@ demo: $(BASE) $(SAMPLE)
 
 test: $(INSTALLED)
 	$(PY) -m pytest -q
+
+# the fast tier: everything but the tests marked slow (trainings, a Ray cluster, subprocess fleets)
+test-fast: $(INSTALLED)
+	$(PY) -m pytest -q -m "not slow"
 
 bench: $(INSTALLED)
 	$(PY) bench/photos.py

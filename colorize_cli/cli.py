@@ -310,6 +310,8 @@ def colorize_command(
     summary = jobs.Summary()
     try:
         if output == "-" and images:
+            if sys.stdout.isatty():
+                fail(f"-o -: stdout is a terminal; send the image somewhere: colorize {images[0]} -o - > photo.png", 2)
             payload = jobs.photo_bytes(str(images[0]), model, fmt, batch_size, quality, max_pixels)
             sys.stdout.buffer.write(payload)
             sys.stdout.buffer.flush()
