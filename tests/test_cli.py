@@ -460,3 +460,31 @@ def test_force_is_the_old_spelling_of_overwrite(tmp_path):
     assert "is the name of a bundled model" not in result.output  # --force did what --overwrite does
     refused = invoke("train", tmp_path / "photos", "--name", "lsgan", "--run", tmp_path / "runs" / "x")
     assert refused.exit_code == 2 and "add --overwrite to do it anyway" in " ".join(refused.output.split())
+
+
+def test_ctrl_c_stops_a_folder_and_says_what_was_done(tmp_path):
+    """Ctrl-C in a real process: exit 130 at once, every file written is whole, a rerun does the rest."""
+    import signal
+    import time
+
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(60):
+        cv2.imwrite(str(folder / f"p{i:02d}.jpg"), cv2.cvtColor(gradient_bgr(300, 400), cv2.COLOR_BGR2GRAY))
+    out = tmp_path / "out"
+    run = subprocess.Popen([sys.executable, "-m", "colorize_cli", str(folder), "-o", str(out), "-m", "lsgan", "--batch-size", "2"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while not (out.is_dir() and len(list(out.glob("*.jpg"))) >= 2):
+        assert time.time() < deadline and run.poll() is None, run.communicate()[1][-2000:]
+        time.sleep(0.05)
+    run.send_signal(signal.SIGINT)
+    began = time.perf_counter()
+    _, stderr = run.communicate(timeout=30)
+    assert time.perf_counter() - began < 5 and run.returncode == 130, stderr[-2000:]
+    written = sorted(out.glob("*.jpg"))
+    assert f"Ctrl-C: {len(written)} colorized" in stderr and not [p for p in out.iterdir() if p.name.startswith(".")]
+    assert all(cv2.imread(str(p)) is not None for p in written)
+    if len(written) < 60:
+        again = invoke(folder, "-m", "lsgan", "-o", out)
+        assert again.exit_code == 0 and f"{60 - len(written)} colorized, {len(written)} skipped" in again.output
