@@ -186,6 +186,8 @@ def colorize_command(
     start: float = typer.Option(0.0, "--start", min=0.0, help="Video: start at this second."),
     duration: Optional[float] = typer.Option(None, "--duration", min=0.0, help="Video: process this many seconds."),
     reconnect: int = typer.Option(0, "--reconnect", min=0, help="Streams: reopen a dropped stream up to N times, then end cleanly."),
+    codec: Optional[str] = typer.Option(None, "--codec", metavar="NAME", help="Video: h264, hevc, av1, vp9, ffv1 (lossless) or prores (422 HQ). Default by the output's extension: .mp4 .mkv .avi .ts H.264, .mov ProRes, .webm VP9; without -o, ffv1 writes .mkv and prores .mov. 10-bit where the codec can and the source has more than 8 bits."),
+    crf: Optional[int] = typer.Option(None, "--crf", metavar="N", help="Video: the encoder's constant quality, lower is better: h264 and hevc 0-51 (default 18 and 20), vp9 and av1 0-63 (24 and 28)."),
     max_pixels: int = typer.Option(250_000_000, "--max-pixels", min=1, help="Refuse images larger than this (checked before decoding)."),
     saturation: Optional[float] = typer.Option(None, "--saturation", min=0.0, max=4.0, help="Scale the predicted colour: 0 gray, 1 as predicted, >1 more vivid. Default: the model's calibrated value (`colorize models`)."),
     backend: str = BackendOption,
@@ -258,11 +260,18 @@ def colorize_command(
         for key, value in colorize_images(images, model, Path(output) if output else None, overwrite, suffix, fmt, batch_size,
                                           media, max_pixels).items():
             counts[key] += value
-    for spec in videos + (["camera"] if camera is not None else []):
+    clips = videos + (["camera"] if camera is not None else [])
+    if (codec is not None or crf is not None) and not clips:
+        fail("--codec and --crf are for videos; for photos use --format", 2)
+    for spec in clips:
         status = colorize_one_video(spec, model, output, overwrite, suffix, batch_size, camera if spec == "camera" else None,
-                                    raw_size, fps, show, smooth, start, duration, reconnect, several=len(videos) > 1)
+                                    raw_size, fps, show, smooth, start, duration, reconnect, several=len(videos) > 1,
+                                    codec=codec, crf=crf)
+        if status == "interrupted":  # Ctrl-C stops the command, not only this video
+            counts["interrupted"] = 1
+            break
         counts[status] += 1
-    code = 1 if counts["failed"] else 0
+    code = 130 if counts.get("interrupted") else 1 if counts["failed"] else 0
     REPORT.record(type="summary", **counts, **model.settings(), exit_code=code)
     if code:
         raise typer.Exit(code)
@@ -500,9 +509,11 @@ def refuse_other_outputs(found, provenance: dict, total: int) -> None:
          f"{now}, add --overwrite; to keep both, choose another -o or --suffix.", 2)
 
 
-def video_target(spec: str, output: str | None, suffix: str, several: bool) -> str:
-    """Where a video goes: '-' (stdout), an explicit file, or NAME{suffix}.mp4 in -o's folder / beside the input."""
+def video_target(spec: str, output: str | None, suffix: str, several: bool, codec: str | None = None) -> str:
+    """Where a video goes: '-' (stdout), an explicit file, or NAME{suffix}.mp4 (.mkv for FFV1, .mov for ProRes)
+    in -o's folder / beside the input."""
     from colorize_cli.video import STREAM_PREFIXES
+    from colorize_cli.video_formats import default_extension
 
     if output == "-":
         return "-"
@@ -517,39 +528,52 @@ def video_target(spec: str, output: str | None, suffix: str, several: bool) -> s
         stem = Path(spec.split("?")[0].rstrip("/")).stem or "stream"
     else:
         stem, folder = Path(spec).stem, folder or Path(spec).parent
-    return str((folder or Path(".")) / f"{stem}{suffix}.mp4")
+    return str((folder or Path(".")) / f"{stem}{suffix}{default_extension(codec)}")
 
 
 def colorize_one_video(spec, model, output, overwrite, suffix, batch_size, camera, raw_size, fps, show, smooth, start, duration,
-                       reconnect, several) -> str:
-    """One video, stream or camera; returns its status for the summary: done, skipped or failed."""
+                       reconnect, several, codec=None, crf=None) -> str:
+    """One video, stream or camera; returns its status for the summary: done, skipped, failed, or interrupted
+    (Ctrl-C on a video of known length: the file is kept, marked incomplete, and the command stops)."""
     import signal
     import threading
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from colorize_cli import video
+    from colorize_cli import metadata, video, video_formats
 
-    from colorize_cli import metadata
-
-    target = None if show and output is None else video_target(spec, output, suffix, several)
-    provenance = model.provenance()
+    target = None if show and output is None else video_target(spec, output, suffix, several, codec)
+    fmt = None
+    if target not in (None, "-"):
+        try:
+            fmt = video_formats.choose(target, codec, crf)
+        except ColorizeError as exc:
+            fail(str(exc), 2)
+    elif codec is not None or crf is not None:
+        fail("--codec and --crf apply to a video file output (-o NAME.mp4, .mkv, .mov, .webm); "
+             f"{'-o - writes raw frames' if target == '-' else '--show writes no file'}", 2)
+    live = spec in ("-", "camera") or spec.startswith(video.LIVE_PREFIXES)  # http(s) may serve a file
+    provenance = {**model.provenance(), **video.settings(start, duration, smooth, fmt)} if fmt else model.provenance()
+    redo = ""
     if target not in (None, "-"):
         if Path(target).resolve() == Path(spec).resolve():
             fail(f"{target}: output would overwrite the input; choose another -o or --suffix", 2)
-        if Path(target).exists() and not overwrite:
-            record = video.read_provenance(Path(target))
-            if not metadata.same_settings(record, provenance):
-                REPORT.record(type="video", input=spec, output=target, status="conflict", made_by=metadata.describe(record))
-                fail(f"{target} exists but was made otherwise: by {metadata.describe(record)}. Nothing was done. "
-                     f"To redo it with {metadata.describe(provenance)}, add --overwrite; to keep both, choose another -o or --suffix.", 2)
+        state, record = ("none", None) if overwrite else video.existing_output(Path(target), provenance, live)
+        if state == "other":
+            made_by = "an earlier recording of a live source" if live and record else metadata.describe(record)
+            REPORT.record(type="video", input=spec, output=target, status="conflict", made_by=made_by)
+            fail(f"{target} exists but was made otherwise: by {made_by}. Nothing was done. "
+                 f"To redo it with {metadata.describe(provenance)}, add --overwrite; to keep both, choose another -o or --suffix.", 2)
+        if state == "same":
             REPORT.record(type="video", input=spec, output=target, status="skipped")
             REPORT.info(f"Nothing to do: {escape(target)} exists, made by {metadata.describe(provenance)} as now; --overwrite redoes it.")
             return "skipped"
+        if state == "incomplete":
+            redo = f" (redone: the existing file stopped at {record['incomplete']})"
     try:
         source = video.open_source(spec if spec != "camera" else "", camera, raw_size, fps, start, duration, reconnect)
     except ColorizeError as exc:
-        console.print(f"[red]Error:[/red] {exc}", soft_wrap=True)
+        console.print(f"[red]Error:[/red] {escape(str(exc))}", soft_wrap=True)
         REPORT.record(type="video", input=spec, output=target, status="failed", error=str(exc))
         return "failed"
     colorizer = load_colorizer(model, batch_size)
@@ -561,10 +585,12 @@ def colorize_one_video(spec, model, output, overwrite, suffix, batch_size, camer
             sink = video.RawSink(sys.stdout.buffer)
         else:
             Path(target).parent.mkdir(parents=True, exist_ok=True)
-            sink = video.PyAVSink(Path(target), info, source, comment=metadata.provenance_text(provenance))
+            sink = video.PyAVSink(Path(target), info, source, fmt, provenance)
     except ColorizeError as exc:
         source.close()
         fail(str(exc))
+    for note in getattr(sink, "notes", []):
+        REPORT.warn(f"{spec}: {note}")
     stop = threading.Event()
     previous = signal.getsignal(signal.SIGINT)
 
@@ -582,13 +608,19 @@ def colorize_one_video(spec, model, output, overwrite, suffix, batch_size, camer
                TextColumn("{task.fields[rate]}"), TimeRemainingColumn()]
     started = time.perf_counter()
     result, error = None, None
+    reported = [0.0]  # when the last --json progress event went out
     try:
         with Progress(*columns, console=console, disable=REPORT.quiet or (target == "-" and not console.is_terminal)) as progress:
             task = progress.add_task("video", total=info.frames, rate="")
 
             def on_frame(count):
                 elapsed = time.perf_counter() - started
-                progress.update(task, completed=count, rate=f"{count / max(elapsed, 1e-9):.1f} frames/s")
+                rate = count / max(elapsed, 1e-9)
+                progress.update(task, completed=count, rate=f"{rate:.1f} frames/s")
+                if REPORT.json and (elapsed - reported[0] >= 1.0 or count == info.frames):
+                    reported[0] = elapsed
+                    left = round((info.frames - count) / rate, 1) if info.frames and rate else None
+                    REPORT.record(type="progress", input=spec, frames=count, total=info.frames, fps=round(rate, 2), eta_s=left)
 
             result = video.colorize_video(colorizer, source, sink, smooth=smooth, on_frame=on_frame, stop=stop, hints=model.hints)
         if result.frames == 0 and not interrupted.is_set():
@@ -600,23 +632,39 @@ def colorize_one_video(spec, model, output, overwrite, suffix, batch_size, camer
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGINT, previous)
         source.close()
-        sink.close(keep=error is None or (stop.is_set() and interrupted.is_set()))
+    written = getattr(sink, "count", 0)
+    # stopped before the end of a video of known length: kept (playable) but marked incomplete, so a rerun redoes it
+    partial = error is not None or (interrupted.is_set() and info.frames is not None)
+    incomplete = (f"{written} of {info.frames} frames" if info.frames else f"{written} frames") if partial else None
+    try:
+        sink.close(keep=error is None or written > 0, incomplete=incomplete) if isinstance(sink, video.PyAVSink) else sink.close()
+    except ColorizeError as exc:
+        error = error or exc
+        written = 0
+    kept = f"; kept {escape(target)}, marked incomplete ({incomplete}): a rerun redoes it" if partial and written and target else ""
     if error is not None:
-        console.print(f"[red]Error:[/red] {spec}: {error}", soft_wrap=True)
-        REPORT.record(type="video", input=spec, output=target, status="failed", error=str(error))
+        console.print(f"[red]Error:[/red] {escape(spec)}: {escape(str(error))}{kept}", soft_wrap=True)
+        REPORT.record(type="video", input=spec, output=target, status="failed", error=str(error), frames=written,
+                      total=info.frames, complete=False)
         return "failed"
+    if partial:
+        console.print(f"[yellow]stopped by Ctrl-C[/yellow] after {written} frames{kept}", soft_wrap=True)
+        REPORT.record(type="video", input=spec, output=target, status="interrupted", frames=written, total=info.frames,
+                      complete=False)
+        return "interrupted"
     note = " (stopped by Ctrl-C; the file is complete up to there)" if interrupted.is_set() else ""
     if result.stopped_early:
         note += f"; input ended early: {result.stopped_early}"
     if model.hints is not None:
         cut = "until the first scene cut" if result.hinted_frames < result.frames else "no scene cut"
         note += f"; hints applied to the first {result.hinted_frames} frames ({cut})"
-    audio = "" if target in (None, "-") else (" with its audio" if info.has_audio else "")
+    carried = getattr(sink, "audio", None) is not None
+    audio = "" if target in (None, "-") else (" with its audio" if carried else "")
     rate = result.frames / max(result.seconds, 1e-9)
     REPORT.info(f"[bold]{result.frames} frames[/bold] colorized at {rate:.1f} frames/s"
-                f"{audio}{' -> ' + escape(target) if target not in (None, '-') else ''}{escape(note)}")
+                f"{audio}{' -> ' + escape(target) if target not in (None, '-') else ''}{escape(note)}{redo}")
     REPORT.record(type="video", input=spec, output=target, status="done", frames=result.frames, fps=round(rate, 2),
-                  interrupted=interrupted.is_set())
+                  interrupted=interrupted.is_set(), total=info.frames, complete=True)
     return "done"
 
 
