@@ -48,7 +48,8 @@ def read_provenance(path: Path) -> dict | None:
 
     try:
         with av.open(str(path)) as container:
-            return metadata.parse_provenance(container.metadata.get("comment"))
+            tags = {key.lower(): value for key, value in container.metadata.items()}  # Matroska writes COMMENT
+            return metadata.parse_provenance(tags.get("comment"))
     except Exception:  # unreadable or not a video: nothing recorded
         return None
 
@@ -421,7 +422,7 @@ class PyAVSink:
             raise ColorizeError(f"{self.path}: this PyAV's FFmpeg has no {self.fmt.codec.encoder} encoder for --codec "
                                 f"{self.fmt.codec.name}; choose another --codec")
         self.container = av.open(str(self.tmp), mode="w", format=_muxer(self.path.suffix))
-        tags = getattr(source, "metadata", {}) or {}
+        tags = {key.lower(): value for key, value in (getattr(source, "metadata", None) or {}).items()}
         self.container.metadata.update({key: tags[key] for key in CARRIED_TAGS if tags.get(key)})
         if provenance:
             self.container.metadata["comment"] = metadata.provenance_text(provenance)
@@ -434,7 +435,7 @@ class PyAVSink:
             self.stream.bit_rate = 8_000_000
         self.deep = bool(encoder) and self.fmt.deep(info.bits)  # frames come at 16 bits for a 10-bit encoder
         if getattr(source, "video", None) is not None:
-            self.stream.metadata.update({k: v for k, v in source.video.metadata.items() if k in STREAM_TAGS and v})
+            self.stream.metadata.update({k.lower(): v for k, v in source.video.metadata.items() if k.lower() in STREAM_TAGS and v})
         # constant frame rate, one tick per frame: keeps fps and frame count exactly (a variable-rate
         # source becomes constant-rate at its average rate)
         self.time_base = Fraction(1) / info.fps
@@ -470,7 +471,7 @@ class PyAVSink:
             self.notes.append(f"subtitle stream {stream.index} ({name}) cannot go into {self.path.suffix}; left out "
                               "(.mkv takes every kind)")
             return
-        out.metadata.update({k: v for k, v in stream.metadata.items() if k in STREAM_TAGS and v})
+        out.metadata.update({k.lower(): v for k, v in stream.metadata.items() if k.lower() in STREAM_TAGS and v})
         self.extras[stream.index] = _Carried(kind, out, how)
 
     def write(self, image: np.ndarray, pts) -> None:
@@ -601,13 +602,13 @@ def remux(source: Path, target: Path, comment: str) -> None:
 
     with files.atomic_path(target, suffix=target.suffix) as tmp:
         with av.open(str(source)) as original, av.open(str(tmp), "w", format=_muxer(target.suffix)) as copy:
-            copy.metadata.update({k: v for k, v in original.metadata.items() if k in CARRIED_TAGS})
+            copy.metadata.update({k.lower(): v for k, v in original.metadata.items() if k.lower() in CARRIED_TAGS})
             copy.metadata["comment"] = comment
             streams = [s for s in original.streams if s.type in ("video", "audio", "subtitle")]
             mapped = {}
             for stream in streams:
                 mapped[stream.index] = copy.add_stream_from_template(stream)
-                mapped[stream.index].metadata.update({k: v for k, v in stream.metadata.items() if k in STREAM_TAGS})
+                mapped[stream.index].metadata.update({k.lower(): v for k, v in stream.metadata.items() if k.lower() in STREAM_TAGS})
             for packet in original.demux(*streams):
                 if packet.dts is not None:
                     packet.stream = mapped[packet.stream.index]

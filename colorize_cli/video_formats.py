@@ -32,8 +32,8 @@ CODECS = {c.name: c for c in (
     Codec("av1", "libsvtav1", "yuv420p", "yuv420p10le", (0, 63, 28), {"preset": "8"}, "AV1 (SVT-AV1)"),
     Codec("vp9", "libvpx-vp9", "yuv420p", None, (0, 63, 24), {"b": "0", "deadline": "good", "cpu-used": "5", "row-mt": "1"},
           "VP9 (libvpx)"),
-    # planar RGB: the colorized frames exactly, nothing lost to chroma subsampling or rounding
-    Codec("ffv1", "ffv1", "gbrp", "gbrp10le", None, {"level": "3", "slicecrc": "1"}, "FFV1 (lossless)"),
+    # RGB: the colorized frames exactly, nothing lost to chroma subsampling or rounding (FFV1 version 3, CRC per slice)
+    Codec("ffv1", "ffv1", "bgr0", "gbrp10le", None, {"level": "3", "slicecrc": "1"}, "FFV1 (lossless)"),
     # ProRes is always 10-bit 4:2:2; profile 3 is ProRes 422 HQ
     Codec("prores", "prores_ks", "yuv422p10le", "yuv422p10le", None, {"profile": "3"}, "ProRes 422 HQ"),
 )}
