@@ -608,7 +608,7 @@ def colorize_one_video(spec, model, output, overwrite, suffix, batch_size, camer
                TextColumn("{task.fields[rate]}"), TimeRemainingColumn()]
     started = time.perf_counter()
     result, error = None, None
-    reported = [0.0]  # when the last --json progress event went out
+    reported = [-1.0]  # when the last --json progress event went out: the first goes with the first frame
     try:
         with Progress(*columns, console=console, disable=REPORT.quiet or (target == "-" and not console.is_terminal)) as progress:
             task = progress.add_task("video", total=info.frames, rate="")

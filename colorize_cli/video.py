@@ -318,7 +318,7 @@ class PyAVSource:
         import av
 
         if how == "packet":
-            if packet.dts is not None:  # not the demuxer's end-of-stream marker
+            if packet.size:  # not the demuxer's end-of-stream marker (Matroska leaves dts unset)
                 on_extra(packet.stream.index, packet)
             return
         try:  # re-encoded by the sink: decoded here, in the decoder's thread (the end marker flushes)
@@ -610,7 +610,7 @@ def remux(source: Path, target: Path, comment: str) -> None:
                 mapped[stream.index] = copy.add_stream_from_template(stream)
                 mapped[stream.index].metadata.update({k.lower(): v for k, v in stream.metadata.items() if k.lower() in STREAM_TAGS})
             for packet in original.demux(*streams):
-                if packet.dts is not None:
+                if packet.size:  # not an end-of-stream marker
                     packet.stream = mapped[packet.stream.index]
                     copy.mux(packet)
 

@@ -34,19 +34,21 @@ def beep_clip(path, seconds=4.0, beep_at=2.5, size=(64, 48), audio="aac", subtit
             srt.write_text(f"1\n00:00:{subtitle_at:06.3f} --> 00:00:{subtitle_at + 1:06.3f}\na caption\n\n".replace(".", ","))
             captions = av.open(str(srt))
             text = container.add_stream_from_template(captions.streams.subtitles[0])
-        for i in range(round(seconds * FPS)):
+        t = np.arange(int(RATE * seconds)) / RATE
+        samples = np.where((t >= beep_at) & (t < beep_at + 0.1), 0.5 * np.sin(2 * np.pi * 1000 * t), 0).astype(np.float32)[None]
+        sent = 0
+        for i in range(round(seconds * FPS)):  # interleaved as cameras write: each frame, then the sound up to it
             frame = av.VideoFrame.from_ndarray(np.full((height, width, 3), 2 * i % 256, np.uint8), format="rgb24")
             for packet in picture.encode(frame):
                 container.mux(packet)
+            while sent < min(samples.shape[1], (i + 1) * RATE // FPS):
+                chunk = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples[:, sent:sent + 1024]), format="fltp", layout="mono")
+                chunk.sample_rate, chunk.pts = RATE, sent
+                sent += 1024
+                for packet in sound.encode(chunk):
+                    container.mux(packet)
         for packet in picture.encode():
             container.mux(packet)
-        t = np.arange(int(RATE * seconds)) / RATE
-        samples = np.where((t >= beep_at) & (t < beep_at + 0.1), 0.5 * np.sin(2 * np.pi * 1000 * t), 0).astype(np.float32)[None]
-        for start in range(0, samples.shape[1], 1024):
-            chunk = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples[:, start:start + 1024]), format="fltp", layout="mono")
-            chunk.sample_rate, chunk.pts = RATE, start
-            for packet in sound.encode(chunk):
-                container.mux(packet)
         for packet in sound.encode():
             container.mux(packet)
         if subtitle_at is not None:
@@ -59,14 +61,14 @@ def beep_clip(path, seconds=4.0, beep_at=2.5, size=(64, 48), audio="aac", subtit
 
 
 def sound_of(path):
-    """(picture seconds, audio start s, audio seconds, first instant above half the beep's level) of a file."""
+    """(picture seconds, audio start s, audio seconds, first instant above half the beep's level, or None) of a file."""
     with av.open(str(path)) as container:
         frames = sum(1 for _ in container.decode(video=0))
         rate = container.streams.video[0].average_rate
     with av.open(str(path)) as container:
         pieces = [(float(f.pts * f.time_base), f.to_ndarray().mean(axis=0), f.sample_rate) for f in container.decode(audio=0)]
     start = pieces[0][0]
-    loud = next(t + np.flatnonzero(np.abs(x) > 0.25)[0] / r for t, x, r in pieces if (np.abs(x) > 0.25).any())
+    loud = next((t + np.flatnonzero(np.abs(x) > 0.25)[0] / r for t, x, r in pieces if (np.abs(x) > 0.25).any()), None)
     return frames / rate, start, sum(len(x) / r for _, x, r in pieces), loud
 
 
