@@ -626,6 +626,9 @@ def colorize_one_video(spec, model, output, overwrite, suffix, batch_size, camer
         if result.frames == 0 and not interrupted.is_set():
             raise ColorizeError("no frames could be decoded (an empty or damaged video); nothing written"
                                 + (f" — {result.stopped_early}" if result.stopped_early else ""))
+    except KeyboardInterrupt:  # a second Ctrl-C: the threads have stopped (see colorize_video); close what was written
+        interrupted.set()
+        result = video.VideoResult(getattr(sink, "count", 0), time.perf_counter() - started, 0)
     except Exception as exc:
         error = exc
     finally:
