@@ -515,6 +515,7 @@ class PyAVSink:
         if self.start is None:
             return
         negative_ok = self.container.format.name in EDIT_LISTS
+        untimed = self.container.format.name == "avi"  # no timestamps for sound: a late start would shift it all
         for carried in self.extras.values():
             while carried.pending:
                 packet = carried.pending[0]
@@ -525,11 +526,15 @@ class PyAVSink:
                 carried.pending.popleft()
                 length = float((packet.duration or 0) * base)
                 before = begin + length <= 1e-6 if length else begin < -1e-6
-                if before or (begin < -1e-6 and carried.kind == "audio" and not negative_ok):
+                straddles = begin < -1e-6 and not before
+                if before or (straddles and carried.kind == "audio" and not negative_ok and
+                              (not untimed or begin + length / 2 < 0)):
                     continue  # wholly before the first frame, or partly where the container cannot trim it
                 shift = round(self.start / base)
-                if begin < -1e-6 and carried.kind != "audio":  # a subtitle shown since before: from 0, for the rest
+                if straddles and carried.kind != "audio":  # a subtitle shown since before: from 0, for the rest
                     packet.duration = max(1, round((begin + length) / base))
+                    packet.pts = packet.dts = shift
+                elif straddles and untimed:  # AVI plays sound from its first sample: the nearest frame starts it
                     packet.pts = packet.dts = shift
                 packet.pts -= shift
                 if packet.dts is not None:
