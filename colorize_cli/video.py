@@ -508,8 +508,6 @@ class PyAVSink:
         if self.start is not None:
             self._mux_extras(self.count * self.time_base)
 
-    write_audio = write_extra  # the name bench/ and older callers use
-
     def _mux_extras(self, until) -> None:
         """Mux the pending audio and subtitle packets that start before `until` (output seconds)."""
         if self.start is None:

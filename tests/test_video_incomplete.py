@@ -110,3 +110,14 @@ def test_json_progress_events(tmp_path):
     assert progress and progress[-1]["frames"] == 20 and progress[-1]["total"] == 20 and progress[-1]["eta_s"] == 0
     done = next(e for e in events if e["type"] == "video")
     assert done["status"] == "done" and done["complete"] is True and done["frames"] == 20
+
+
+def test_an_earlier_recording_of_a_live_source_is_not_taken_as_done(tmp_path):
+    frames = b"".join(bytes([40 * i]) * (64 * 48) for i in range(5))
+    out = tmp_path / "live.mp4"
+    first = CliRunner().invoke(app, ["-", "--raw", "64x48", "-m", "tiny", "-o", str(out)], input=frames)
+    assert first.exit_code == 0, first.output
+    again = CliRunner().invoke(app, ["-", "--raw", "64x48", "-m", "tiny", "-o", str(out)], input=frames)
+    assert again.exit_code == 2 and "made otherwise: by an earlier recording of a live source" in " ".join(again.output.split())
+    replaced = CliRunner().invoke(app, ["-", "--raw", "64x48", "-m", "tiny", "-o", str(out), "--overwrite"], input=frames)
+    assert replaced.exit_code == 0 and frames_in(out) == 5
