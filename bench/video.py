@@ -84,8 +84,11 @@ def transcode(clip: Path, out: Path) -> tuple[float, float]:
     return n / (time.perf_counter() - t), 1000 * (time.process_time() - cpu) / n
 
 
-def stages(colorizers: dict, clip: Path, codecs: list[str]) -> dict[str, float]:
-    """CPU ms per frame of each stage alone, sequential (cv2 and the codecs may use their own threads)."""
+def stages(colorizers: dict, clip: Path, codecs: list[str], colorized: list[np.ndarray]) -> dict[str, float]:
+    """CPU ms per frame of each stage alone, sequential (cv2 and the codecs may use their own threads).
+    The encoders get `colorized`, the pipeline's own output frames: encoding costs depend on the content,
+    and the colour stage's frames here (each with one of 8 predictions in turn) change colour every frame
+    as no film does, which doubled x264's time at 1080p."""
     out = {}
     started, count = time.process_time(), 0
     with av.open(str(clip)) as c:
@@ -110,12 +113,12 @@ def stages(colorizers: dict, clip: Path, codecs: list[str]) -> dict[str, float]:
             started = time.process_time()
             sink = video.PyAVSink(Path(tmp) / f"x{fmt.extension}", video.VideoInfo(grays[0].shape[1], grays[0].shape[0], 25, None),
                                   None, fmt)
-            for f in frames:
+            for f in colorized:
                 sink.write(f, None)
             sink.close()
             options = ", ".join(f"{k} {v}" for k, v in fmt.options().items() if k in ("preset", "crf", "cpu-used", "profile"))
             out[f"encode {name} ({sink.codec} {options}; BGR->{sink.pix_fmt} included)"] = \
-                1000 * (time.process_time() - started) / len(frames)
+                1000 * (time.process_time() - started) / len(colorized)
     return out
 
 
@@ -207,7 +210,7 @@ def main(argv=None):
             print(f"colorize / plain transcode: {rows[first.backend][1] / plain[1]:.2f}x the CPU per frame\n")
             print("| stage alone | CPU ms/frame | 2-core rate |")
             print("|---|---|---|")
-            measured = stages(colorizers, clip, args.codecs)
+            measured = stages(colorizers, clip, args.codecs, decoded(tmp / f"out_{first.backend}.mp4"))
             for name, value in measured.items():
                 print(f"| {name} | {value:.2f} | {2000 / value:.0f} |")
             pipeline = {k: v for k, v in measured.items() if not k.startswith("model") or first.backend in k}
