@@ -251,6 +251,8 @@ def colorize_command(
         except ColorizeError as exc:
             fail(str(exc), 2)
         model.provenance_extra["hints"] = model.hints.describe()
+    clips = videos + (["camera"] if camera is not None else [])
+    check_video_outputs(clips, output, suffix, show, codec, crf, len(videos) > 1)  # before any work: a bad pair stops the command
     counts = {"done": 0, "skipped": 0, "failed": 0, "not_images": 0}
     if stored or (images and is_uri(output)):
         for key, value in colorize_stored([*stored, *map(str, images)], model, output, overwrite, fmt, batch_size,
@@ -260,9 +262,6 @@ def colorize_command(
         for key, value in colorize_images(images, model, Path(output) if output else None, overwrite, suffix, fmt, batch_size,
                                           media, max_pixels).items():
             counts[key] += value
-    clips = videos + (["camera"] if camera is not None else [])
-    if (codec is not None or crf is not None) and not clips:
-        fail("--codec and --crf are for videos; for photos use --format", 2)
     for spec in clips:
         status = colorize_one_video(spec, model, output, overwrite, suffix, batch_size, camera if spec == "camera" else None,
                                     raw_size, fps, show, smooth, start, duration, reconnect, several=len(videos) > 1,
@@ -509,6 +508,25 @@ def refuse_other_outputs(found, provenance: dict, total: int) -> None:
          f"{now}, add --overwrite; to keep both, choose another -o or --suffix.", 2)
 
 
+def check_video_outputs(clips: list[str], output, suffix: str, show: bool, codec: str | None, crf: int | None,
+                        several: bool) -> None:
+    """--codec/--crf and the output's container, checked for every video before anything is done (exit 2)."""
+    from colorize_cli import video_formats
+
+    if (codec is not None or crf is not None) and not clips:
+        fail("--codec and --crf are for videos; for photos use --format", 2)
+    for spec in clips:
+        target = None if show and output is None else video_target(spec, output, suffix, several, codec)
+        if target not in (None, "-"):
+            try:
+                video_formats.choose(target, codec, crf)
+            except ColorizeError as exc:
+                fail(str(exc), 2)
+        elif codec is not None or crf is not None:
+            fail("--codec and --crf apply to a video file output (-o NAME.mp4, .mkv, .mov, .webm); "
+                 f"{'-o - writes raw frames' if target == '-' else '--show writes no file'}", 2)
+
+
 def video_target(spec: str, output: str | None, suffix: str, several: bool, codec: str | None = None) -> str:
     """Where a video goes: '-' (stdout), an explicit file, or NAME{suffix}.mp4 (.mkv for FFV1, .mov for ProRes)
     in -o's folder / beside the input."""
@@ -517,7 +535,7 @@ def video_target(spec: str, output: str | None, suffix: str, several: bool, code
 
     if output == "-":
         return "-"
-    if output and not several and not Path(output).is_dir():
+    if output and not several and not Path(output).is_dir() and Path(output).suffix:  # no extension: a folder
         return output
     folder = Path(output) if output else None
     if spec == "camera":
@@ -543,15 +561,7 @@ def colorize_one_video(spec, model, output, overwrite, suffix, batch_size, camer
     from colorize_cli import metadata, video, video_formats
 
     target = None if show and output is None else video_target(spec, output, suffix, several, codec)
-    fmt = None
-    if target not in (None, "-"):
-        try:
-            fmt = video_formats.choose(target, codec, crf)
-        except ColorizeError as exc:
-            fail(str(exc), 2)
-    elif codec is not None or crf is not None:
-        fail("--codec and --crf apply to a video file output (-o NAME.mp4, .mkv, .mov, .webm); "
-             f"{'-o - writes raw frames' if target == '-' else '--show writes no file'}", 2)
+    fmt = video_formats.choose(target, codec, crf) if target not in (None, "-") else None  # checked: check_video_outputs
     live = spec in ("-", "camera") or spec.startswith(video.LIVE_PREFIXES)  # http(s) may serve a file
     provenance = {**model.provenance(), **video.settings(start, duration, smooth, fmt)} if fmt else model.provenance()
     redo = ""

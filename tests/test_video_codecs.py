@@ -103,3 +103,10 @@ def test_impossible_choices_are_one_line_and_exit_2(tmp_path, monkeypatch, args,
 def test_codec_options_are_for_videos(photo_folder):
     result = run(photo_folder, "-m", "tiny", "--codec", "ffv1")
     assert result.exit_code == 2 and "--codec and --crf are for videos" in result.output
+
+
+def test_a_bad_choice_stops_before_any_photo_is_done(tmp_path, photo_folder):
+    clip = make_clip(tmp_path / "film.mp4", frames=2, size=(64, 48))
+    result = run(photo_folder, clip, "-m", "tiny", "--codec", "vp9", "--crf", "70", "-o", tmp_path / "out")
+    assert result.exit_code == 2 and "--crf 70: vp9 takes 0 (best) to 63" in " ".join(result.output.split())
+    assert not (tmp_path / "out").exists()
