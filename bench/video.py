@@ -1,13 +1,15 @@
 """Video benchmark: LiteRT against TensorFlow side by side, all figures measured in one run.
 
-    .venv/bin/python bench/video.py [--frames 300] [--model NAME] [--sizes 640x360 1280x720] [--skip-cold-start]
+    .venv/bin/python bench/video.py [--frames 300] [--model NAME] [--sizes 640x360 1280x720 1920x1080]
+                                    [--backends litert tf] [--codecs h264 hevc ...] [--skip-cold-start]
 
 For 640x360 and 1280x720 clips (made from ../shared/data/video/havc_bw_clip when present, else from
 scikit-image's camera photo) it prints: end-to-end frames/s of `colorize CLIP` (decode -> model ->
 encode, H.264 out, smoothing on) with the model on LiteRT and on TensorFlow and their ratio; a naive
 per-frame loop (cv2 read -> scikit-image rgb2lab -> model.predict -> lab2rgb -> cv2 write); each stage's
-CPU time per frame; and the flicker metric with and without smoothing. Then the cold start
-(bench/coldstart.py).
+CPU time per frame, their sum and the largest (what binds), with the encode stage of each `--codecs`;
+a plain decode -> H.264 transcode of the same clip with the same FFmpeg (no colour) as the floor; and the
+flicker metric with and without smoothing. Then the cold start (bench/coldstart.py).
 
 Rows give wall-clock frames/s and the CPU time per frame summed over all threads (process time): on a
 shared machine the wall figure depends on what else runs, the CPU time much less, and 2 x 1000 / CPU ms
@@ -35,7 +37,7 @@ from skimage import color, data  # noqa: E402
 
 import coldstart  # noqa: E402
 from timing import stage_cpu_ms  # noqa: E402
-from colorize_cli import registry, video  # noqa: E402
+from colorize_cli import registry, video, video_formats  # noqa: E402
 from colorize_cli.pipeline import Colorizer  # noqa: E402
 
 SHARED_CLIP = ROOT.parent / "shared" / "data" / "video" / "havc_bw_clip" / "sample_bw.mp4"
@@ -63,8 +65,30 @@ def make_clip(path: Path, size: tuple[int, int], frames: int) -> str:
     return origin
 
 
-def stages(colorizers: dict, clip: Path) -> dict[str, float]:
-    """CPU ms per frame of each stage alone, sequential (cv2 and the codecs may use their own threads)."""
+def transcode(clip: Path, out: Path) -> tuple[float, float]:
+    """(frames/s, CPU ms per frame) of a plain decode -> H.264 (veryfast, CRF 18) transcode of `clip` with
+    the same FFmpeg, no colour: the floor a colorizing pipeline is compared with."""
+    t, cpu, n = time.perf_counter(), time.process_time(), 0
+    with av.open(str(clip)) as source, av.open(str(out), "w") as sink:
+        decoder = source.streams.video[0]
+        decoder.thread_type = "AUTO"
+        stream = sink.add_stream("libx264", rate=decoder.average_rate, options={"crf": "18", "preset": "veryfast"})
+        stream.width, stream.height, stream.pix_fmt = decoder.width, decoder.height, "yuv420p"
+        for frame in source.decode(decoder):
+            frame.pts = None
+            for packet in stream.encode(frame):
+                sink.mux(packet)
+            n += 1
+        for packet in stream.encode():
+            sink.mux(packet)
+    return n / (time.perf_counter() - t), 1000 * (time.process_time() - cpu) / n
+
+
+def stages(colorizers: dict, clip: Path, codecs: list[str], colorized: list[np.ndarray]) -> dict[str, float]:
+    """CPU ms per frame of each stage alone, sequential (cv2 and the codecs may use their own threads).
+    The encoders get `colorized`, the pipeline's own output frames: encoding costs depend on the content,
+    and the colour stage's frames here (each with one of 8 predictions in turn) change colour every frame
+    as no film does, which doubled x264's time at 1080p."""
     out = {}
     started, count = time.process_time(), 0
     with av.open(str(clip)) as c:
@@ -83,13 +107,18 @@ def stages(colorizers: dict, clip: Path) -> dict[str, float]:
     ab = first.predict_ab(batches[0])
     out["ab up-sampling + LAB->BGR + 8-bit"], frames = stage_cpu_ms(lambda i: first.finish(grays[i], prepared[i][0], ab[i % 8]),
                                                                    range(len(grays)))
-    with tempfile.TemporaryDirectory() as tmp:
-        started = time.process_time()
-        sink = video.PyAVSink(Path(tmp) / "x.mp4", video.VideoInfo(grays[0].shape[1], grays[0].shape[0], 25, None), None)
-        for f in frames:
-            sink.write(f, None)
-        sink.close()
-        out[f"encode ({sink.codec}, BGR->I420 included)"] = 1000 * (time.process_time() - started) / len(frames)
+    for name in codecs:
+        fmt = video_formats.choose(f"x{video_formats.default_extension(name)}", name)
+        with tempfile.TemporaryDirectory() as tmp:
+            started = time.process_time()
+            sink = video.PyAVSink(Path(tmp) / f"x{fmt.extension}", video.VideoInfo(grays[0].shape[1], grays[0].shape[0], 25, None),
+                                  None, fmt)
+            for f in colorized:
+                sink.write(f, None)
+            sink.close()
+            options = ", ".join(f"{k} {v}" for k, v in fmt.options().items() if k in ("preset", "crf", "cpu-used", "profile"))
+            out[f"encode {name} ({sink.codec} {options}; BGR->{sink.pix_fmt} included)"] = \
+                1000 * (time.process_time() - started) / len(colorized)
     return out
 
 
@@ -138,8 +167,10 @@ def main(argv=None):
     parser.add_argument("--model", default=registry.DEFAULT_MODEL)
     parser.add_argument("--sizes", nargs="+", default=["640x360", "1280x720"])
     parser.add_argument("--skip-cold-start", action="store_true")
+    parser.add_argument("--backends", nargs="+", default=["litert", "tf"], help="end-to-end rows for these (tf: also the naive loop)")
+    parser.add_argument("--codecs", nargs="+", default=["h264"], help="encode stage of each (video_formats.CODECS)")
     args = parser.parse_args(argv)
-    backends = ["litert", "tf"] if registry.get_card(args.model).has_tflite else ["tf"]
+    backends = [b for b in args.backends if b != "litert" or registry.get_card(args.model).has_tflite] or ["tf"]
     colorizers = {b: Colorizer(args.model, batch_size=8, backend=b) for b in backends}
     first = next(iter(colorizers.values()))
     card = registry.get_card(args.model)
@@ -158,7 +189,8 @@ def main(argv=None):
                 end_to_end(colorizer, clip, tmp / "warm.mp4", True)  # graph tracing, weight packing, caches
                 rows[backend] = end_to_end(colorizer, clip, tmp / f"out_{backend}.mp4", True)
             unsmoothed = end_to_end(first, clip, tmp / "raw.mp4", False)
-            slow_fps, slow_cpu = naive(colorizers["tf"], clip, tmp / "naive.mp4", args.naive_frames)
+            plain = transcode(clip, tmp / "plain.mp4")
+            slow = naive(colorizers["tf"], clip, tmp / "naive.mp4", args.naive_frames) if "tf" in colorizers else None
             frames = next(iter(rows.values()))[2]
             print(f"## {width}x{height}, {frames} frames ({origin})\n")
             print("| pipeline | frames/s | CPU ms/frame | 2-core rate |")
@@ -166,15 +198,28 @@ def main(argv=None):
             for backend, (fps, cpu, _) in rows.items():
                 print(f"| colorize on {backend}, smoothing on | {fps:.1f} | {cpu:.1f} | {2000 / cpu:.0f} |")
             print(f"| colorize on {first.backend}, smoothing off | {unsmoothed[0]:.1f} | {unsmoothed[1]:.1f} | {2000 / unsmoothed[1]:.0f} |")
-            print(f"| naive per-frame loop ({args.naive_frames} frames, TF) | {slow_fps:.1f} | {slow_cpu:.1f} | {2000 / slow_cpu:.0f} |")
+            if slow:
+                print(f"| naive per-frame loop ({args.naive_frames} frames, TF) | {slow[0]:.1f} | {slow[1]:.1f} | {2000 / slow[1]:.0f} |")
+            print(f"| plain transcode, no colour (PyAV decode -> libx264 veryfast CRF 18) | {plain[0]:.1f} | {plain[1]:.1f} | "
+                  f"{2000 / plain[1]:.0f} |")
             if len(rows) == 2:
                 print(f"\nLiteRT / TensorFlow: {rows['litert'][0] / rows['tf'][0]:.2f}x frames/s, "
                       f"{rows['tf'][1] / rows['litert'][1]:.2f}x less CPU per frame")
-            print(f"speed-up of {first.backend} over the naive loop: {rows[first.backend][0] / slow_fps:.1f}x\n")
+            if slow:
+                print(f"speed-up of {first.backend} over the naive loop: {rows[first.backend][0] / slow[0]:.1f}x")
+            print(f"colorize / plain transcode: {rows[first.backend][1] / plain[1]:.2f}x the CPU per frame\n")
             print("| stage alone | CPU ms/frame | 2-core rate |")
             print("|---|---|---|")
-            for name, value in stages(colorizers, clip).items():
+            measured = stages(colorizers, clip, args.codecs, decoded(tmp / f"out_{first.backend}.mp4"))
+            for name, value in measured.items():
                 print(f"| {name} | {value:.2f} | {2000 / value:.0f} |")
+            pipeline = {k: v for k, v in measured.items() if not k.startswith("model") or first.backend in k}
+            encodes = [k for k in pipeline if k.startswith("encode")]
+            pipeline = {k: v for k, v in pipeline.items() if k not in encodes[1:]}  # the first codec's encoder
+            total = sum(pipeline.values())
+            binds = max(pipeline, key=pipeline.get)
+            print(f"\nsum of one frame's stages ({first.backend}, {args.codecs[0]}): {total:.1f} ms CPU = {2000 / total:.0f} fps on two "
+                  f"free cores at best; the largest: {binds} ({pipeline[binds]:.1f} ms, {100 * pipeline[binds] / total:.0f} %)")
             print(f"\nflicker (mean |Δab| where L is steady): smoothing on {video.flicker(decoded(tmp / f'out_{first.backend}.mp4')):.3f}, "
                   f"off {video.flicker(decoded(tmp / 'raw.mp4')):.3f}\n")
             sys.stdout.flush()

@@ -228,6 +228,8 @@ def colorize_command(
     start: float = typer.Option(0.0, "--start", min=0.0, help="Video: start at this second.", rich_help_panel="Video and streams"),
     duration: Optional[float] = typer.Option(None, "--duration", min=0.0, help="Video: process this many seconds.", rich_help_panel="Video and streams"),
     reconnect: int = typer.Option(0, "--reconnect", min=0, help="Streams: reopen a dropped stream up to N times, then end cleanly.", rich_help_panel="Video and streams"),
+    codec: Optional[str] = typer.Option(None, "--codec", metavar="NAME", help="Video: h264, hevc, av1, vp9, ffv1 (lossless) or prores (422 HQ). Default by the output's extension: .mp4 .mkv .avi .ts H.264, .mov ProRes, .webm VP9; without -o, ffv1 writes .mkv and prores .mov. 10-bit where the codec can and the source has more than 8 bits.", rich_help_panel="Video and streams"),
+    crf: Optional[int] = typer.Option(None, "--crf", metavar="N", help="Video: the encoder's constant quality, lower is better: h264 and hevc 0-51 (default 18 and 20), vp9 and av1 0-63 (24 and 28).", rich_help_panel="Video and streams"),
     max_pixels: int = typer.Option(250_000_000, "--max-pixels", min=1, help="Refuse images larger than this (checked before decoding).", rich_help_panel="Input and output"),
     saturation: Optional[float] = typer.Option(None, "--saturation", min=0.0, max=4.0, help="Scale the predicted colour: 0 gray, 1 as predicted, >1 more vivid. Default: the model's calibrated value (`colorize models`).", rich_help_panel="Model"),
     backend: Backend = BackendOption,
@@ -307,6 +309,8 @@ def colorize_command(
         except ColorizeError as exc:
             fail(str(exc), 2)
         model.provenance_extra["hints"] = model.hints.describe()
+    clips = videos + (["camera"] if camera is not None else [])
+    check_video_outputs(clips, output, suffix, show, codec, crf, len(videos) > 1)  # before any work: a bad pair stops the command
     summary = jobs.Summary()
     try:
         if output == "-" and images:
@@ -332,13 +336,20 @@ def colorize_command(
         fail_on(exc)
     except ColorizeError as exc:
         fail_on(exc)
-    for spec in videos + (["camera"] if camera is not None else []):
+    interrupted = False
+    for spec in clips:
         status = colorize_one_video(spec, model, output, overwrite, suffix, batch_size, camera if spec == "camera" else None,
-                                    raw_size, fps, show, smooth, start, duration, reconnect, several=len(videos) > 1)
+                                    raw_size, fps, show, smooth, start, duration, reconnect, several=len(videos) > 1,
+                                    codec=codec, crf=crf)
+        if status == "interrupted":  # Ctrl-C stops the command, not only this video
+            interrupted = True
+            break
         setattr(summary, status, getattr(summary, status) + 1)
-    REPORT.record(type="summary", **vars(summary), **model.settings(), exit_code=summary.exit_code)
-    if summary.exit_code:
-        raise typer.Exit(summary.exit_code)
+    code = 130 if interrupted else summary.exit_code
+    REPORT.record(type="summary", **vars(summary), **model.settings(), **({"interrupted": True} if interrupted else {}),
+                  exit_code=code)
+    if code:
+        raise typer.Exit(code)
 
 
 class PrintedEvents:
@@ -393,13 +404,34 @@ def parse_size(text: str) -> tuple[int, int]:
         fail(f"--raw {text!r}: expected WIDTHxHEIGHT, e.g. 640x360", 2)
 
 
-def video_target(spec: str, output: str | None, suffix: str, several: bool) -> str:
-    """Where a video goes: '-' (stdout), an explicit file, or NAME{suffix}.mp4 in -o's folder / beside the input."""
+def check_video_outputs(clips: list[str], output, suffix: str, show: bool, codec: str | None, crf: int | None,
+                        several: bool) -> None:
+    """--codec/--crf and the output's container, checked for every video before anything is done (exit 2)."""
+    from colorize_cli import video_formats
+
+    if (codec is not None or crf is not None) and not clips:
+        fail("--codec and --crf are for videos; for photos use --format", 2)
+    for spec in clips:
+        target = None if show and output is None else video_target(spec, output, suffix, several, codec)
+        if target not in (None, "-"):
+            try:
+                video_formats.choose(target, codec, crf)
+            except ColorizeError as exc:
+                fail(str(exc), 2)
+        elif codec is not None or crf is not None:
+            fail("--codec and --crf apply to a video file output (-o NAME.mp4, .mkv, .mov, .webm); "
+                 f"{'-o - writes raw frames' if target == '-' else '--show writes no file'}", 2)
+
+
+def video_target(spec: str, output: str | None, suffix: str, several: bool, codec: str | None = None) -> str:
+    """Where a video goes: '-' (stdout), an explicit file, or NAME{suffix}.mp4 (.mkv for FFV1, .mov for ProRes)
+    in -o's folder / beside the input."""
     from colorize_cli.video import STREAM_PREFIXES
+    from colorize_cli.video_formats import default_extension
 
     if output == "-":
         return "-"
-    if output and not several and not Path(output).is_dir():
+    if output and not several and not Path(output).is_dir() and Path(output).suffix:  # no extension: a folder
         return output
     folder = Path(output) if output else None
     if spec == "camera":
@@ -410,35 +442,44 @@ def video_target(spec: str, output: str | None, suffix: str, several: bool) -> s
         stem = Path(spec.split("?")[0].rstrip("/")).stem or "stream"
     else:
         stem, folder = Path(spec).stem, folder or Path(spec).parent
-    return str((folder or Path(".")) / f"{stem}{suffix}.mp4")
+    return str((folder or Path(".")) / f"{stem}{suffix}{default_extension(codec)}")
 
 
 def colorize_one_video(spec, model, output, overwrite, suffix, batch_size, camera, raw_size, fps, show, smooth, start, duration,
-                       reconnect, several) -> str:
-    """One video, stream or camera; returns its status for the summary: done, skipped or failed."""
+                       reconnect, several, codec=None, crf=None) -> str:
+    """One video, stream or camera; returns its status for the summary: done, skipped, failed, or interrupted
+    (Ctrl-C on a video of known length: the file is kept, marked incomplete, and the command stops)."""
     import signal
     import threading
 
-    from colorize_cli import metadata, video
+    from colorize_cli import metadata, video, video_formats
     from colorize_cli.progress import Bar
 
-    target = None if show and output is None else video_target(spec, output, suffix, several)
+    target = None if show and output is None else video_target(spec, output, suffix, several, codec)
+    fmt = video_formats.choose(target, codec, crf) if target not in (None, "-") else None  # checked: check_video_outputs
+    live = spec in ("-", "camera") or spec.startswith(video.LIVE_PREFIXES)  # http(s) may serve a file
     try:
         provenance = model.provenance()
     except ColorizeError as exc:
         fail_on(exc)
+    if fmt:
+        provenance = {**provenance, **video.settings(start, duration, smooth, fmt)}
+    redo = ""
     if target not in (None, "-"):
         if Path(target).resolve() == Path(spec).resolve():
             fail(f"{target}: output would overwrite the input; choose another -o or --suffix", 2)
-        if Path(target).exists() and not overwrite:
-            record = video.read_provenance(Path(target))
-            if not metadata.same_settings(record, provenance):
-                REPORT.record(type="video", input=spec, output=target, status="conflict", made_by=metadata.describe(record))
-                fail(f"{target} exists but was made otherwise: by {metadata.describe(record)}. Nothing was done. "
-                     f"To redo it with {metadata.describe(provenance)}, add --overwrite; to keep both, choose another -o or --suffix.", 2)
+        state, record = ("none", None) if overwrite else video.existing_output(Path(target), provenance, live)
+        if state == "other":
+            made_by = "an earlier recording of a live source" if live and record else metadata.describe(record)
+            REPORT.record(type="video", input=spec, output=target, status="conflict", made_by=made_by)
+            fail(f"{target} exists but was made otherwise: by {made_by}. Nothing was done. "
+                 f"To redo it with {metadata.describe(provenance)}, add --overwrite; to keep both, choose another -o or --suffix.", 2)
+        if state == "same":
             REPORT.record(type="video", input=spec, output=target, status="skipped")
             REPORT.info(f"Nothing to do: {target} exists, made by {metadata.describe(provenance)} as now; --overwrite redoes it.")
             return "skipped"
+        if state == "incomplete":
+            redo = f" (redone: the existing file stopped at {record['incomplete']})"
     try:
         source = video.open_source(spec if spec != "camera" else "", camera, raw_size, fps, start, duration, reconnect)
     except ColorizeError as exc:
@@ -458,10 +499,12 @@ def colorize_one_video(spec, model, output, overwrite, suffix, batch_size, camer
             sink = video.RawSink(sys.stdout.buffer)
         else:
             Path(target).parent.mkdir(parents=True, exist_ok=True)
-            sink = video.PyAVSink(Path(target), info, source, comment=metadata.provenance_text(provenance))
+            sink = video.PyAVSink(Path(target), info, source, fmt, provenance)
     except ColorizeError as exc:
         source.close()
         fail_on(exc)
+    for note in getattr(sink, "notes", []):
+        REPORT.warn(f"{spec}: {note}")
     stop = threading.Event()
     previous = signal.getsignal(signal.SIGINT)
 
@@ -477,35 +520,65 @@ def colorize_one_video(spec, model, output, overwrite, suffix, batch_size, camer
         signal.signal(signal.SIGINT, on_interrupt)
     label = Path(spec).name if spec not in ('-', 'camera') else spec
     result, error = None, None
+    reported = [-1.0]  # when the last --json progress event went out: the first goes with the first frame
+    started = time.perf_counter()
     try:
         with Bar(console, label, info.frames, unit="frames/s", disable=REPORT.quiet or (target == "-" and not console.is_terminal)) as bar:
-            result = video.colorize_video(colorizer, source, sink, smooth=smooth, on_frame=bar.update, stop=stop, hints=model.hints)
+            def on_frame(count):
+                bar.update(count)
+                elapsed = time.perf_counter() - started
+                if REPORT.json and (elapsed - reported[0] >= 1.0 or count == info.frames):
+                    reported[0] = elapsed
+                    rate = count / max(elapsed, 1e-9)
+                    left = round((info.frames - count) / rate, 1) if info.frames and rate else None
+                    REPORT.record(type="progress", input=spec, frames=count, total=info.frames, fps=round(rate, 2), eta_s=left)
+
+            result = video.colorize_video(colorizer, source, sink, smooth=smooth, on_frame=on_frame, stop=stop, hints=model.hints)
         if result.frames == 0 and not interrupted.is_set():
             raise ColorizeError("no frames could be decoded (an empty or damaged video); nothing written"
                                 + (f" — {result.stopped_early}" if result.stopped_early else ""))
+    except KeyboardInterrupt:  # a second Ctrl-C: the threads have stopped (see colorize_video); close what was written
+        interrupted.set()
+        result = video.VideoResult(getattr(sink, "count", 0), time.perf_counter() - started, 0)
     except Exception as exc:
         error = exc
     finally:
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGINT, previous)
         source.close()
-        sink.close(keep=error is None or (stop.is_set() and interrupted.is_set()))
+    written = getattr(sink, "count", 0)
+    # stopped before the end of a video of known length: kept (playable) but marked incomplete, so a rerun redoes it
+    partial = error is not None or (interrupted.is_set() and info.frames is not None)
+    incomplete = (f"{written} of {info.frames} frames" if info.frames else f"{written} frames") if partial else None
+    try:
+        sink.close(keep=error is None or written > 0, incomplete=incomplete) if isinstance(sink, video.PyAVSink) else sink.close()
+    except ColorizeError as exc:
+        error = error or exc
+        written = 0
+    kept = f"; kept {target}, marked incomplete ({incomplete}): a rerun redoes it" if partial and written and target else ""
     if error is not None:
-        say(("Error: ", "red"), f"{spec}: {error}")
-        REPORT.record(type="video", input=spec, output=target, status="failed", error=str(error))
+        say(("Error: ", "red"), f"{spec}: {error}{kept}")
+        REPORT.record(type="video", input=spec, output=target, status="failed", error=str(error), frames=written,
+                      total=info.frames, complete=False)
         return "failed"
+    if partial:
+        say(("stopped by Ctrl-C", "yellow"), f" after {written} frames{kept}")
+        REPORT.record(type="video", input=spec, output=target, status="interrupted", frames=written, total=info.frames,
+                      complete=False)
+        return "interrupted"
     note = " (stopped by Ctrl-C; the file is complete up to there)" if interrupted.is_set() else ""
     if result.stopped_early:
         note += f"; input ended early: {result.stopped_early}"
     if model.hints is not None:
         cut = "until the first scene cut" if result.hinted_frames < result.frames else "no scene cut"
         note += f"; hints applied to the first {result.hinted_frames} frames ({cut})"
-    audio = "" if target in (None, "-") else (" with its audio" if info.has_audio else "")
+    carried = getattr(sink, "audio", None) is not None
+    audio = "" if target in (None, "-") else (" with its audio" if carried else "")
     rate = result.frames / max(result.seconds, 1e-9)
     REPORT.info((f"{result.frames} frames", "bold"), f" colorized at {rate:.1f} frames/s"
-                f"{audio}{' -> ' + target if target not in (None, '-') else ''}{note}")
+                f"{audio}{' -> ' + target if target not in (None, '-') else ''}{note}{redo}")
     REPORT.record(type="video", input=spec, output=target, status="done", frames=result.frames, fps=round(rate, 2),
-                  interrupted=interrupted.is_set())
+                  interrupted=interrupted.is_set(), total=info.frames, complete=True)
     return "done"
 
 
