@@ -91,6 +91,114 @@ def measure(colorizer, photos: list[evaluate.Photo], counts, reaches, seed: int 
     return rows
 
 
+# -- locality: one far-off colour at a random point ---------------------------------------------------
+
+HUES = np.deg2rad(np.arange(0, 360, 30))  # the candidate hint colours: 12 hues ...
+CHROMAS = (60, 50, 40, 30, 20)  # ... at the highest of these chromas that sRGB holds at the patch's lightness
+MOVED = 10.0  # a pixel "moved" when its ab changed by more than this (CIE units)
+
+
+def far_hint(truth_lab: np.ndarray, automatic_lab: np.ndarray, seed: int) -> hints.Hints:
+    """One PATCH x PATCH hint at a seeded random place, of the in-gamut colour farthest from the
+    automatic colour there: what a user who disagrees with the model gives."""
+    height, width = truth_lab.shape[:2]
+    rng = np.random.default_rng(seed)
+    top, left = int(rng.integers(0, height - PATCH + 1)), int(rng.integers(0, width - PATCH + 1))
+    patch = np.s_[top:top + PATCH, left:left + PATCH]
+    lum = float(truth_lab[patch][..., 0].mean())
+    here = automatic_lab[patch][..., 1:].reshape(-1, 2).mean(0)
+    candidates = np.array([(c * np.cos(h), c * np.sin(h)) for c in CHROMAS for h in HUES], np.float32)
+    lab = np.concatenate([np.full((len(candidates), 1), lum, np.float32), candidates], axis=1)[None]
+    back = colorspace.bgr_to_lab(colorspace.lab_to_bgr(lab))[0, :, 1:]
+    in_gamut = np.hypot(*(back - candidates).T) < 2.0
+    if not in_gamut.any():
+        in_gamut[:] = True
+    distance = np.where(in_gamut, np.hypot(*(candidates - here).T), -1.0)
+    ab = candidates[int(np.argmax(distance))]
+    ys, xs = np.mgrid[patch]
+    return hints.Hints((height, width), ys.ravel().astype(np.int32), xs.ravel().astype(np.int32),
+                       np.repeat(ab[None], PATCH * PATCH, 0))
+
+
+def locality(colorizer, photos: list[evaluate.Photo], reaches, seed: int = 0, progress=True) -> dict:
+    """reach -> per-photo rows {file, moved (share of pixels with |dab| > MOVED), hint_error (mean |dab| at
+    the hint pixels, 8-bit output against the hint), far_chroma (distance of the hint from the automatic colour)}."""
+    rows = {reach: [] for reach in reaches}
+    started = time.perf_counter()
+    for index, photo in enumerate(photos):
+        truth = photo.image
+        lightness, net_input = colorizer.prepare(truth)
+        ab = colorizer.predict_ab(net_input[None])[0]
+        automatic_lab = colorspace.bgr_to_lab(colorizer.finish(truth, lightness, ab))
+        given = far_hint(colorspace.bgr_to_lab(truth), automatic_lab, seed=seed * 100_003 + index)
+        for reach in reaches:
+            out_lab = colorspace.bgr_to_lab(hints.render(truth, lightness, ab, given, colorizer.norm, reach=reach))
+            moved = np.hypot(*(out_lab[..., 1:] - automatic_lab[..., 1:]).transpose(2, 0, 1)) > MOVED
+            error = np.hypot(*(out_lab[given.ys, given.xs, 1:] - given.ab).T).mean()
+            rows[reach].append({"file": photo.path.name, "moved": float(moved.mean()), "hint_error": float(error),
+                                "far": float(np.hypot(*(given.ab[0] - automatic_lab[given.ys, given.xs, 1:].mean(0))))})
+        if progress:
+            print(f"  locality {index + 1}/{len(photos)} photos, {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+    return rows
+
+
+def locality_markdown(name: str, rows: dict) -> str:
+    lines = [f"**{name}**: one far-off hint ({PATCH}x{PATCH} px) at a random point", "",
+             "| reach | photos | moved > 10 ab, median | mean | 90th percentile | Δab at the hint, median | hint's distance from automatic, median |",
+             "|---|---|---|---|---|---|---|"]
+    for reach, part in rows.items():
+        moved = np.array([r["moved"] for r in part])
+        lines.append(f"| {reach:g} | {len(part)} | {np.median(moved):.1%} | {moved.mean():.1%} | {np.percentile(moved, 90):.1%} | "
+                     f"{np.median([r['hint_error'] for r in part]):.1f} | {np.median([r['far'] for r in part]):.1f} |")
+    return "\n".join(lines)
+
+
+# -- reference: the photo's own truth, mirrored and cropped ------------------------------------------
+
+CROP = 0.8  # the reference is the truth mirrored left-right and cropped to this share of each side (centred)
+
+
+def mirrored_crop(truth: np.ndarray) -> np.ndarray:
+    height, width = truth.shape[:2]
+    crop_h, crop_w = round(height * CROP), round(width * CROP)
+    top, left = (height - crop_h) // 2, (width - crop_w) // 2
+    return np.ascontiguousarray(truth[top:top + crop_h, left:left + crop_w][:, ::-1])
+
+
+def reference_rows(colorizer, photos: list[evaluate.Photo], progress=True) -> list[dict]:
+    """Per photo: PSNR and colourfulness of the automatic result and of the result with the photo's own
+    truth, mirrored and cropped, as the reference (same scene, not aligned), and the seconds the reference took."""
+    from colorize_cli import reference
+
+    rows = []
+    started = time.perf_counter()
+    for index, photo in enumerate(photos):
+        truth = photo.image
+        lightness, net_input = colorizer.prepare(truth)
+        ab = colorizer.predict_ab(net_input[None])[0]
+        automatic = colorizer.finish(truth, lightness, ab)
+        clock = time.perf_counter()
+        given = dataclasses.replace(hints.Hints.none(truth.shape[:2]), reference=reference.from_image(mirrored_crop(truth)))
+        guided = colorizer.finish(truth, lightness, ab, given)
+        seconds = time.perf_counter() - clock
+        rows.append({"file": photo.path.name, "automatic": metrics.psnr(automatic, truth), "reference": metrics.psnr(guided, truth),
+                     "automatic_colorfulness": metrics.colorfulness(automatic), "reference_colorfulness": metrics.colorfulness(guided),
+                     "truth_colorfulness": metrics.colorfulness(truth), "seconds": seconds})
+        if progress:
+            print(f"  reference {index + 1}/{len(photos)} photos, {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+    return rows
+
+
+def reference_markdown(name: str, rows: list[dict]) -> str:
+    mean = {k: float(np.mean([r[k] for r in rows])) for k in rows[0] if k != "file"}
+    better = sum(r["reference"] > r["automatic"] for r in rows)
+    return (f"**{name}** ({len(rows)} photos), reference = the photo's own truth mirrored and cropped to {CROP:.0%}: "
+            f"automatic {mean['automatic']:.2f} dB / {mean['automatic_colorfulness'] / mean['truth_colorfulness']:.0%}, "
+            f"with the reference {mean['reference']:.2f} dB ({mean['reference'] - mean['automatic']:+.2f}) / "
+            f"{mean['reference_colorfulness'] / mean['truth_colorfulness']:.0%} colourfulness; better on {better} of {len(rows)}; "
+            f"{mean['seconds']:.2f} s per photo for the reference")
+
+
 def method_name(reach: float, reaches) -> str:
     return MODEL_PRIOR if len(reaches) == 1 else f"{MODEL_PRIOR}, reach {reach:g}"
 
@@ -278,6 +386,9 @@ def main(argv=None):
     parser.add_argument("--no-gray", action="store_true", help="skip the gray-prior (pure Levin) rows")
     parser.add_argument("--affinity-floor", type=float, default=hints.AFFINITY_FLOOR, help="bounds of the affinity scale (L^2)")
     parser.add_argument("--affinity-cap", type=float, default=hints.AFFINITY_CAP)
+    parser.add_argument("--edge-cost", type=float, nargs="+", default=[hints.GEODESIC_EDGE_COST],
+                        help="geodesic cost of crossing lightness (pixels per L unit); several: a grid with --reach")
+    parser.add_argument("--locality", action="store_true", help="also the locality figure (one far-off hint)")
     parser.add_argument("--limit", type=int, default=None, help="a seeded random subset of N photos per set")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=ROOT / "docs", help="where the plot and hints_results.json go")
@@ -307,8 +418,14 @@ def main(argv=None):
         from colorize_cli import data
 
         groups = {p.path.name: data.source_of(p.path, args.data) for p in photos}
-        rows = measure(colorizer, photos, args.counts, args.reach, args.seed, gray=not args.no_gray)
-        print(markdown(f"validation split, macro average over {len(set(groups.values()))} sources", summary(rows, groups)))
+        for edge_cost in args.edge_cost:
+            hints.GEODESIC_EDGE_COST = edge_cost
+            print(f"## geodesic edge cost {edge_cost:g}\n", flush=True)
+            if args.locality:
+                print(locality_markdown("validation split", locality(colorizer, photos, args.reach, args.seed)) + "\n", flush=True)
+            if args.counts:
+                rows = measure(colorizer, photos, args.counts, args.reach, args.seed, gray=not args.no_gray)
+                print(markdown(f"validation split, macro average over {len(set(groups.values()))} sources", summary(rows, groups)) + "\n", flush=True)
         return
     tables, results = {}, {}
     for name in args.sets:

@@ -59,7 +59,7 @@ class Colorizer:
     def finish(self, image: np.ndarray, lightness: np.ndarray, ab_norm: np.ndarray, hints=None) -> np.ndarray:
         """Merge predicted ab with the original L; same size, bit depth and alpha as `image` (BGR order).
         `hints` (a `hints.Hints` for this image): the user's colours propagated over the prediction."""
-        if hints is not None and len(hints):
+        if hints is not None and not hints.empty:
             from colorize_cli import hints as guided
 
             return guided.render(image, lightness, ab_norm, hints, self.norm)
