@@ -52,7 +52,7 @@ WORK_PIXELS = 250_000  # the system is solved on at most this many pixels (a 1 M
 BLOCK = 4  # the preconditioner's coarse cells: BLOCK x BLOCK working pixels, split along weak links, solved directly
 STRONG = 0.1  # links at least this strong hold an aggregate of the preconditioner together
 AFFINITY_FLOOR, AFFINITY_CAP = 4.0, 16.0  # bounds of the affinity scale, L units squared (chosen on validation photos)
-REACH = 2.0  # a correction fades over about this many times the longer side (chosen on validation photos)
+REACH = 1.0  # how far a hint's colour holds, in picture sizes of geodesic distance (chosen on validation photos)
 FADE = 4.0  # at the hints, the prior's pull alone would let a correction fade over this many picture sizes ...
 LOCALITY = 8.0  # ... and its weight grows as exp(LOCALITY x geodesic distance / reach): hints stay in their region
 MAX_EXPONENT = 14.0  # ... up to e^14 times that (the prior then holds within a pixel)
@@ -269,10 +269,13 @@ class HintSpec:
     marks: np.ndarray | None = None
     points: list = field(default_factory=list)
     reach: float = REACH
+    reference: object = None  # a reference.Reference (--reference): applies to every image, not one
 
     @classmethod
-    def parse(cls, marks_path: str | Path | None, texts: list[str], size: int = DEFAULT_SIZE, reach: float = REACH) -> "HintSpec":
-        """HintError (one line, naming the bad value or file) for anything unusable."""
+    def parse(cls, marks_path: str | Path | None, texts: list[str], size: int = DEFAULT_SIZE, reach: float = REACH,
+              references=()) -> "HintSpec":
+        """HintError (one line, naming the bad value or file) for anything unusable; `references`: the
+        --reference files (or folders of them), ReferenceError for one that is unreadable or gray."""
         if size < 1:
             raise HintError(f"--hint-size {size}: must be at least 1 pixel")
         reach = check_reach(reach, "--hint-reach")
@@ -280,7 +283,17 @@ class HintSpec:
         marks = read_marks(Path(marks_path)) if marks_path is not None else None
         if marks is not None:
             require_colour(marks, f"--hints {marks_path}")
-        return cls(Path(marks_path) if marks_path is not None else None, list(texts), size, marks, points, reach)
+        reference = None
+        if references:
+            from colorize_cli import reference as references_module
+
+            reference = references_module.load_all(references)
+        return cls(Path(marks_path) if marks_path is not None else None, list(texts), size, marks, points, reach, reference)
+
+    @property
+    def has_pixels(self) -> bool:
+        """Hints tied to one image's pixels (--hints, --hint), as opposed to a reference only."""
+        return self.marks is not None or bool(self.points)
 
     def resolve(self, image: np.ndarray) -> Hints:
         """Hints for `image` (OpenCV order)."""
@@ -293,7 +306,7 @@ class HintSpec:
                 raise HintError(f"--hint {text!r}: {x},{y} is outside the {width}x{height} image (pixels from the top-left corner)")
         if self.points:
             hints = combine(hints, from_points(self.points, image.shape[:2], self.size))
-        return dataclasses.replace(hints, reach=self.reach)
+        return dataclasses.replace(hints, reach=self.reach, reference=self.reference)
 
     def describe(self) -> str:
         """What an output records as its hints (so a rerun with other hints is not taken as done)."""
@@ -304,7 +317,8 @@ class HintSpec:
             digest = hashlib.sha256(np.ascontiguousarray(self.marks).tobytes()).hexdigest()[:12]
             parts.append(f"{self.marks_path.name} ({digest})")
         parts += self.texts
-        return "; ".join(parts) + (f"; size {self.size}" if self.texts else "") + (f"; reach {self.reach:g}" if self.reach != REACH else "")
+        text = "; ".join(parts) + (f"; size {self.size}" if self.texts else "") + (f"; reach {self.reach:g}" if self.reach != REACH else "")
+        return text + (f"; reference {self.reference.describe()}" if self.reference is not None else "")
 
 
 # -- propagation -------------------------------------------------------------------------------------

@@ -101,7 +101,7 @@ def _single(image: np.ndarray, name: str, rgb_order: bool = False) -> Reference:
     lum = small[:, :, 0]
     part = (levels, contrast, positions, small[:, :, 1:].reshape(-1, 2).astype(np.float32), float(lum.mean()), float(max(lum.std(), 1.0)))
     digest = hashlib.sha256(np.ascontiguousarray(small).tobytes()).hexdigest()[:12]
-    return Reference((name,), (part,), digest)
+    return Reference((Path(name).name,), (part,), digest)
 
 
 def _is_gray(image: np.ndarray) -> bool:
@@ -131,7 +131,7 @@ def load(path: str | Path) -> Reference:
         image = media.read_image(path)
     except ColorizeError as exc:
         raise ReferenceError(f"--reference {exc}") from None
-    return _single(image, path.name)
+    return _single(image, str(path))
 
 
 def load_all(paths) -> Reference:
@@ -162,13 +162,12 @@ def guide(reference: Reference, lightness: np.ndarray) -> tuple[np.ndarray, np.n
     mean, spread = float(lum.mean()), float(max(lum.std(), 1.0))
     query = np.concatenate([levels, contrast, POSITION * positions], axis=1)
     # every reference's L remapped to the input's mean and spread (its features are affine in L)
-    ref_features, ref_positions, ref_ab = [], [], []
+    ref_features, ref_ab = [], []
     for ref_levels, ref_contrast, ref_pos, ab, ref_mean, ref_spread in reference.parts:
         gain = spread / ref_spread
         ref_features.append(np.concatenate([(ref_levels - ref_mean) * gain + mean, ref_contrast * gain, POSITION * ref_pos], axis=1))
-        ref_positions.append(ref_pos)
         ref_ab.append(ab)
-    ref_features, ref_positions, ref_ab = (np.concatenate(v) for v in (ref_features, ref_positions, ref_ab))
+    ref_features, ref_ab = np.concatenate(ref_features), np.concatenate(ref_ab)
     distance, index = cKDTree(ref_features).query(query, k=NEIGHBOURS)
     # cycle: the input pixel each best match itself matches best, and how far that lies from where we started
     _, back = cKDTree(query).query(ref_features[index[:, 0]], k=1)
