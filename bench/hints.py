@@ -359,11 +359,51 @@ def gallery(colorizer, out: Path, reach_out: Path | None = None) -> None:
         if index == 0 and reach_out is not None:
             reaches = [label(scaled(colorizer.colorize_bgr(gray, hints=dataclasses.replace(marks, reach=reach))),
                              f"--hint-reach {reach:g}" + (" (default)" if reach == hints.REACH else ""))
-                       for reach in (0.25, 1.0, hints.REACH)]
+                       for reach in (0.25, hints.REACH, 4.0)]
             write_jpeg(np.hstack([label(scaled(truth), "truth"), *reaches]), reach_out)
     width = max(r.shape[1] for r in rows)
     rows = [cv2.copyMakeBorder(r, 0, 4, 0, width - r.shape[1], cv2.BORDER_CONSTANT, value=(255, 255, 255)) for r in rows]
     write_jpeg(np.vstack(rows), out)
+
+
+# photo (under the data folder) -> one hint (x, y, colour): a user's "that is navy", on the sweater and the dome
+STRIP = {
+    "train/clothing_cc0/test__longsleeve__d898c146-ef98-42ef-ad34-062d0a089673.jpg": (0.5, 0.45, "navy"),
+    "train/bsds500_trainval/118035.jpg": (0.72, 0.64, "royalblue"),
+}
+
+
+def reference_strip(colorizer, data_dir: Path, out: Path) -> None:
+    """input | automatic | one hint (the dot) | reference (the truth mirrored and cropped) | result with the
+    reference, one row per STRIP photo (training photos: for showing, not measuring)."""
+    from colorize_cli import reference
+
+    rows = []
+    for name, (fx, fy, colour) in STRIP.items():
+        truth = cv2.imread(str(data_dir / name))
+        gray = colorspace.from_float(colorspace.bgr_to_gray_lab(truth), np.uint8)
+        height, width = truth.shape[:2]
+        x, y = round(fx * width), round(fy * height)
+        one = hints.from_points([(x, y, colour)], (height, width), 9)
+        hinted = colorizer.colorize_bgr(gray, hints=one)
+        scale = height / HEIGHT
+        rgb = hints.parse_color(colour)
+        cv2.circle(hinted, (x, y), round(7 * scale), rgb[::-1], -1, cv2.LINE_AA)
+        cv2.circle(hinted, (x, y), round(7 * scale), (255, 255, 255), max(1, round(1.5 * scale)), cv2.LINE_AA)
+        ref_image = mirrored_crop(truth)
+        given = dataclasses.replace(hints.Hints.none((height, width)), reference=reference.from_image(ref_image))
+        ref_cell = np.full_like(truth, 255)
+        top, left = (height - ref_image.shape[0]) // 2, (width - ref_image.shape[1]) // 2
+        ref_cell[top:top + ref_image.shape[0], left:left + ref_image.shape[1]] = ref_image
+        cells = [label(scaled(gray), "input"), label(scaled(colorizer.colorize_bgr(gray)), "automatic"),
+                 label(scaled(hinted), f"one hint: {colour}"), label(scaled(ref_cell), "reference"),
+                 label(scaled(colorizer.colorize_bgr(gray, hints=given)), "with the reference")]
+        rows.append(np.hstack(cells))
+    width = max(r.shape[1] for r in rows)
+    rows = [cv2.copyMakeBorder(r, 0, 4, 0, width - r.shape[1], cv2.BORDER_CONSTANT, value=(255, 255, 255)) for r in rows]
+    strip = np.vstack(rows)
+    strip = cv2.resize(strip, (strip.shape[1] * 2 // 3, strip.shape[0] * 2 // 3), interpolation=cv2.INTER_AREA)
+    write_jpeg(strip, out)
 
 
 def write_jpeg(image: np.ndarray, path: Path) -> None:
@@ -381,14 +421,15 @@ def main(argv=None):
     parser.add_argument("--model", default=registry.DEFAULT_MODEL)
     parser.add_argument("--sets", nargs="+", default=["kodak24", "bsds500_test"], help="folders under --eval-dir")
     parser.add_argument("--eval-dir", type=Path, default=ROOT.parent / "shared" / "data" / "eval")
-    parser.add_argument("--counts", type=int, nargs="+", default=COUNTS)
+    parser.add_argument("--counts", type=int, nargs="*", default=COUNTS, help="N for the SIGGRAPH17 table (none: skip it)")
     parser.add_argument("--reach", type=float, nargs="+", default=[hints.REACH], help="propagation reach(es) for the model prior")
     parser.add_argument("--no-gray", action="store_true", help="skip the gray-prior (pure Levin) rows")
     parser.add_argument("--affinity-floor", type=float, default=hints.AFFINITY_FLOOR, help="bounds of the affinity scale (L^2)")
     parser.add_argument("--affinity-cap", type=float, default=hints.AFFINITY_CAP)
     parser.add_argument("--edge-cost", type=float, nargs="+", default=[hints.GEODESIC_EDGE_COST],
                         help="geodesic cost of crossing lightness (pixels per L unit); several: a grid with --reach")
-    parser.add_argument("--locality", action="store_true", help="also the locality figure (one far-off hint)")
+    parser.add_argument("--locality", action="store_true", help="--validation: also the locality figure (one far-off hint)")
+    parser.add_argument("--no-reference", action="store_true", help="skip the reference figures")
     parser.add_argument("--limit", type=int, default=None, help="a seeded random subset of N photos per set")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=ROOT / "docs", help="where the plot and hints_results.json go")
@@ -401,11 +442,13 @@ def main(argv=None):
     from colorize_cli.pipeline import Colorizer
 
     hints.AFFINITY_FLOOR, hints.AFFINITY_CAP = args.affinity_floor, args.affinity_cap
+    hints.GEODESIC_EDGE_COST = args.edge_cost[0]
     colorizer = Colorizer(args.model)
     if args.speed:
         return speed(colorizer)
     if args.gallery:
-        return gallery(colorizer, args.out / "hints_strip.jpg", args.out / "hints_reach.jpg")
+        gallery(colorizer, args.out / "hints_strip.jpg", args.out / "hints_reach.jpg")
+        return reference_strip(colorizer, args.data.parent, args.out / "hints_reference.jpg")
     print(f"# bench/hints.py: model {colorizer.name} (saturation {colorizer.saturation:g}), patches {PATCH}x{PATCH}, "
           f"seed {args.seed}, reach {', '.join(f'{r:g}' for r in args.reach)}, affinity scale in [{hints.AFFINITY_FLOOR:g}, "
           f"{hints.AFFINITY_CAP:g}], working grid <= {hints.WORK_PIXELS} px\n")
@@ -420,6 +463,8 @@ def main(argv=None):
         groups = {p.path.name: data.source_of(p.path, args.data) for p in photos}
         for edge_cost in args.edge_cost:
             hints.GEODESIC_EDGE_COST = edge_cost
+            if not args.no_reference and edge_cost == args.edge_cost[0]:
+                print(reference_markdown("validation split", reference_rows(colorizer, photos)) + "\n", flush=True)
             print(f"## geodesic edge cost {edge_cost:g}\n", flush=True)
             if args.locality:
                 print(locality_markdown("validation split", locality(colorizer, photos, args.reach, args.seed)) + "\n", flush=True)
@@ -429,16 +474,26 @@ def main(argv=None):
         return
     tables, results = {}, {}
     for name in args.sets:
-        photos = evaluate.load_photos(args.eval_dir / name, args.limit, args.seed)
-        rows = measure(colorizer, [p for p in photos if p.has_truth], args.counts, args.reach, args.seed, gray=not args.no_gray)
-        tables[name] = summary(rows)
-        results[name] = {"summary": {m: {str(n): v for n, v in t.items()} for m, t in tables[name].items()},
-                         **{f"{key}_per_photo": per_photo(rows, key) for key in ("psnr", "colorfulness")}}
-        print(markdown(name, tables[name]) + "\n", flush=True)
+        photos = [p for p in evaluate.load_photos(args.eval_dir / name, args.limit, args.seed) if p.has_truth]
+        results[name] = {}
+        if args.counts:
+            rows = measure(colorizer, photos, args.counts, args.reach, args.seed, gray=not args.no_gray)
+            tables[name] = summary(rows)
+            results[name] = {"summary": {m: {str(n): v for n, v in t.items()} for m, t in tables[name].items()},
+                             **{f"{key}_per_photo": per_photo(rows, key) for key in ("psnr", "colorfulness")}}
+            print(markdown(name, tables[name]) + "\n", flush=True)
+        far = locality(colorizer, photos, args.reach, args.seed)
+        print(locality_markdown(name, far) + "\n", flush=True)
+        results[name]["locality"] = {f"{reach:g}": part for reach, part in far.items()}
+        if not args.no_reference:
+            matched = reference_rows(colorizer, photos)
+            print(reference_markdown(name, matched) + "\n", flush=True)
+            results[name]["reference"] = matched
     args.out.mkdir(parents=True, exist_ok=True)
-    plot(tables, args.out / "hints_psnr.png")
+    if tables:
+        plot(tables, args.out / "hints_psnr.png")
     payload = {"model": colorizer.name, "saturation": colorizer.saturation, "reach": args.reach, "seed": args.seed,
-               "patch": PATCH, "counts": args.counts, "sets": results}
+               "edge_cost": hints.GEODESIC_EDGE_COST, "patch": PATCH, "counts": args.counts, "sets": results}
     tmp = args.out / ".hints_results.json.part"
     tmp.write_text(json.dumps(rounded(payload), separators=(",", ":")) + "\n")
     os.replace(tmp, args.out / "hints_results.json")

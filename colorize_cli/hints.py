@@ -52,14 +52,16 @@ WORK_PIXELS = 250_000  # the system is solved on at most this many pixels (a 1 M
 BLOCK = 4  # the preconditioner's coarse cells: BLOCK x BLOCK working pixels, split along weak links, solved directly
 STRONG = 0.1  # links at least this strong hold an aggregate of the preconditioner together
 AFFINITY_FLOOR, AFFINITY_CAP = 4.0, 16.0  # bounds of the affinity scale, L units squared (chosen on validation photos)
-REACH = 1.0  # how far a hint's colour holds, in picture sizes of geodesic distance (chosen on validation photos)
+REACH = 1.0  # how far a hint's colour holds, in picture sizes of (geodesic) distance (chosen on validation photos)
 FADE = 4.0  # at the hints, the prior's pull alone would let a correction fade over this many picture sizes ...
 LOCALITY = 8.0  # ... and its weight grows as exp(LOCALITY x geodesic distance / reach): hints stay in their region
 MAX_EXPONENT = 14.0  # ... up to e^14 times that (the prior then holds within a pixel)
 GEODESIC_SIDE = 192  # geodesic distances are computed on a grid of this longer side
-GEODESIC_EDGE_COST = 10.0  # a geodesic step costs its length plus this many pixels per L unit it crosses
+GEODESIC_EDGE_COST = 5.0  # a geodesic step costs its length plus this many pixels per L unit it crosses (chosen on
+# validation photos: the least that keeps one hint within 20 % of the photo at REACH, docs/hints.md)
 GEODESIC_DEADZONE = 1.0  # L changes below this per pixel (soft shading, what grain the blur leaves) cost nothing
 GEODESIC_SMOOTH = 10.0  # L is first smoothed by a bilateral filter that averages L differences up to about this
+REFERENCE_PIXELS = 62_500  # a reference's colours are solved for on at most this many pixels
 REFERENCE_REACH = 0.5  # a reference's colours fade over this many picture sizes where its confidence is low
 GUIDE_WEIGHT = 1.0  # a fully confident reference pixel weighs this much against its neighbours
 MU = 1e4  # weight of a hint pixel relative to its neighbours: a hard constraint in effect
@@ -546,10 +548,15 @@ def solve(lightness_work: np.ndarray, prior_ab: np.ndarray | None, hints: Hints,
     prior = 0.0 if prior_ab is None else _resized(prior_ab, height, width).astype(np.float64)
     correction = np.zeros((height, width, 2), np.float64)
     if guide is not None:
-        guide_ab, guide_weight = guide
-        lam = 0.0 if not np.isfinite(reach) else 1.0 / (REFERENCE_REACH * max(height, width)) ** 2
-        correction = _solve_system(lightness_work, square_work, GUIDE_WEIGHT * guide_weight / MU,
-                                   guide_ab - prior, lam)
+        # on a coarser grid: the matched colours are no finer than the matching grid, and the hints'
+        # solve and the guided up-sampling that follow bring the edges back
+        small_h, small_w = working_shape((height, width), REFERENCE_PIXELS)
+        guide_ab, guide_weight = (_resized(v, small_h, small_w) for v in guide)
+        small_l, small_prior = (_resized(v, small_h, small_w, cv2.INTER_AREA) for v in (lightness_work, prior + np.zeros((height, width, 2))))
+        small_square = None if square_work is None else _resized(square_work, small_h, small_w, cv2.INTER_AREA)
+        lam = 1.0 / (REFERENCE_REACH * max(small_h, small_w)) ** 2
+        correction = _resized(_solve_system(small_l, small_square, GUIDE_WEIGHT * guide_weight / MU, guide_ab - small_prior, lam)
+                              .astype(np.float32), height, width).astype(np.float64)
     if len(hints):
         fraction, hint_ab = _hint_cells(hints, height, width)
         lam = prior_weight(lightness_work, hints, reach)
