@@ -17,9 +17,13 @@ most WORK_PIXELS (area-averaged L), minimise
   colour, "similar" judged against the local contrast), raised so that each pixel's most similar
   neighbour keeps a weight >= 0.01 (as in their code), and kept within [AFFINITY_FLOOR, AFFINITY_CAP];
   d_r = sum_s w_rs;
-- lam = 1 / (REACH * longer side)^2 pulls the correction back to 0, i.e. the output back to the
-  automatic colour, far from every hint (in the affinity's sense: across edges, sooner); lam = 0
-  (reach = inf) is pure Levin: every free pixel is the affinity-weighted mean of its neighbours;
+- lam_r pulls the correction back to 0, i.e. the output back to the automatic colour, and grows with
+  the pixel's edge-aware (geodesic) distance g_r from the nearest hint: lam_r = exp(LOCALITY g_r / reach)
+  / (FADE * longer side)^2, capped at e^MAX_EXPONENT times its value at the hints (`prior_weight`).
+  g is in picture sizes, a step costing its length plus GEODESIC_EDGE_COST pixels per L unit it
+  crosses (`geodesic_distance`), so a hint's colour fills its region and the model's colour holds
+  beyond about `reach` (default REACH); lam = 0 (reach = inf) is pure Levin: every free pixel is the
+  affinity-weighted mean of its neighbours;
 - m_h is the fraction of a working pixel covered by hints and MU = 1e4: the hints are hard
   constraints in all but name (and are pasted exactly at full resolution at the end).
 
@@ -31,6 +35,11 @@ coarse correction on aggregates that follow the edges (`_TwoLevel`; their Galerk
 by SuperLU carries the long-range propagation). D is brought to full resolution by a guided filter (He et al. 2010) fitted on
 the working grid with the working L as guide and applied to the full-resolution L (D = a L + b, with
 a and b bilinearly up-sampled), so the correction's edges follow the photo's own.
+
+A reference (`colorize_cli.reference`) adds soft hints everywhere: its matched ab R with a confidence
+c in [0, 1]. They are solved for first, on a coarser grid, with GUIDE_WEIGHT c d_r (D_r - (R_r - P_r))^2
+in place of the hint term and a uniform pull back to the prior (REFERENCE_REACH); the hints are then
+solved for over that result, so they win where both are.
 """
 
 from __future__ import annotations
