@@ -199,6 +199,50 @@ def reference_markdown(name: str, rows: list[dict]) -> str:
             f"{mean['seconds']:.2f} s per photo for the reference")
 
 
+def pan_clip(frames: int = 60, size=(640, 360)) -> list[np.ndarray]:
+    """A colour pan with a slow zoom over scikit-image's coffee photo (not a training or eval photo), BGR."""
+    from skimage import data
+
+    photo = cv2.resize(data.coffee()[:, :, ::-1], (1000, 667), interpolation=cv2.INTER_CUBIC)
+    width, height = size
+    clip = []
+    for i in range(frames):
+        t = i / max(frames - 1, 1)
+        zoom = 1.0 + 0.15 * t  # the window shrinks by 15 % while it pans
+        w, h = round(width * 1.2 / zoom), round(height * 1.2 / zoom)
+        left, top = round(t * (photo.shape[1] - w)), round(t * 0.5 * (photo.shape[0] - h))
+        clip.append(cv2.resize(photo[top:top + h, left:left + w], size, interpolation=cv2.INTER_AREA))
+    return clip
+
+
+def video_reference(colorizer) -> None:
+    """The issue's clip figure: a 60-frame 640x360 pan, its true first frame as the reference; mean PSNR
+    over the clip against automatic, per frame through the video pipeline (no temporal smoothing), and
+    its frames/s."""
+    from colorize_cli import reference
+
+    truth = pan_clip()
+    gray = [colorspace.from_float(colorspace.bgr_to_gray_lab(f), np.uint8) for f in truth]
+    keyframe = dataclasses.replace(hints.Hints.none(truth[0].shape[:2]), reference=reference.from_image(truth[0]))
+    results = {}
+    for name, given in (("automatic", None), ("with the first frame as reference", keyframe)):
+        list(colorizer.run(gray[:8], load=lambda frame: frame))  # warm up
+        started = time.perf_counter()
+        outputs = [out for _, out, _ in colorizer.run(gray, load=lambda frame: frame,
+                                                      hints_of=(lambda job, image: given) if given is not None else None)]
+        seconds = time.perf_counter() - started
+        psnr = [metrics.psnr(o, t) for o, t in zip(outputs, truth)]
+        results[name] = (float(np.mean(psnr)), psnr[0], psnr[-1], len(gray) / seconds)
+    print(f"# pan clip: {len(gray)} frames of 640x360 over scikit-image's coffee (15 % zoom), model {colorizer.name}, "
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}\n")
+    print("| path | mean PSNR dB | first frame | last frame | frames/s |")
+    print("|---|---|---|---|---|")
+    for name, (mean, first, last, fps) in results.items():
+        print(f"| {name} | {mean:.2f} | {first:.2f} | {last:.2f} | {fps:.1f} |")
+    gain = results["with the first frame as reference"][0] - results["automatic"][0]
+    print(f"\ngain over the clip: {gain:+.2f} dB (target +3 dB); target >= 15 frames/s with a reference")
+
+
 def method_name(reach: float, reaches) -> str:
     return MODEL_PRIOR if len(reaches) == 1 else f"{MODEL_PRIOR}, reach {reach:g}"
 
@@ -447,6 +491,7 @@ def main(argv=None):
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "train")
     parser.add_argument("--speed", action="store_true")
     parser.add_argument("--gallery", action="store_true")
+    parser.add_argument("--video", action="store_true", help="a 60-frame pan with its first frame as reference")
     args = parser.parse_args(argv)
 
     from colorize_cli.pipeline import Colorizer
@@ -458,6 +503,8 @@ def main(argv=None):
     colorizer = Colorizer(args.model)
     if args.speed:
         return speed(colorizer)
+    if args.video:
+        return video_reference(colorizer)
     if args.gallery:
         gallery(colorizer, args.out / "hints_strip.jpg", args.out / "hints_reach.jpg")
         return reference_strip(colorizer, args.data.parent, args.out / "hints_reference.jpg")
