@@ -124,10 +124,10 @@ def load(path: str | Path) -> Reference:
     from colorize_cli import media
 
     path = Path(path)
-    if path.is_dir():
-        files = [p for p in sorted(path.iterdir()) if p.is_file() and not p.name.startswith(".")]
+    if path.is_dir():  # its images, recursively (other files, such as a README, are not references)
+        files = media.list_images(path)
         if not files:
-            raise ReferenceError(f"--reference {path}: an empty folder; give colour photos")
+            raise ReferenceError(f"--reference {path}: has no images; give colour photos or a folder of them")
         return combine([load(p) for p in files])
     try:
         image = media.read_image(path)

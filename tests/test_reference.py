@@ -97,8 +97,10 @@ def test_bad_references_are_one_line_usage_errors(photo, tmp_path):
     cv2.imwrite(str(gray), gray_of(truth_photo()))
     gray_rgb = tmp_path / "gray_rgb.png"
     cv2.imwrite(str(gray_rgb), cv2.cvtColor(gray_of(truth_photo()), cv2.COLOR_GRAY2BGR))
+    empty = tmp_path / "empty"
+    empty.mkdir()
     for bad, needle in ((unreadable, "not a decodable image"), (gray, "gray"), (gray_rgb, "gray"),
-                        (tmp_path / "missing.png", "cannot read")):
+                        (tmp_path / "missing.png", "cannot read"), (empty, "has no images")):
         one_line_error(invoke(photo, "-m", "tiny", "--reference", bad), bad.name, needle)
     assert not photo.with_name("photo_color.png").exists()
 
@@ -109,10 +111,12 @@ def test_cli_reference_colours_every_photo_of_a_folder_and_reruns_see_another(tm
     folder.mkdir()
     cv2.imwrite(str(folder / "a.png"), gray_of(truth))
     cv2.imwrite(str(folder / "b.png"), gray_of(cv2.resize(truth, (96, 72))))
-    keyframe = tmp_path / "keyframe.png"
-    cv2.imwrite(str(keyframe), truth)
+    references = tmp_path / "references"
+    references.mkdir()
+    cv2.imwrite(str(references / "keyframe.png"), truth)
+    (references / "README.txt").write_text("where these came from")  # not an image: not a reference
     out = tmp_path / "out"
-    assert invoke(folder, "-m", "tiny", "--reference", keyframe, "-o", out).exit_code == 0
+    assert invoke(folder, "-m", "tiny", "--reference", references, "-o", out).exit_code == 0
     for name, size in (("a.png", (128, 96)), ("b.png", (96, 72))):
         result = cv2.imread(str(out / name))
         assert metrics.psnr(result, cv2.resize(truth, size, interpolation=cv2.INTER_AREA)) > 26
