@@ -239,7 +239,8 @@ def colorize_command(
     hints_file: Optional[Path] = typer.Option(None, "--hints", metavar="FILE", help="Colours you know, for one photo or video: an RGBA image of its aspect ratio whose opaque pixels are hints of their colour, or a copy of it with colour painted on. Spread over the automatic colour along the photo's edges; on a video, until the first scene cut.", rich_help_panel="Hints"),
     hint: Optional[List[str]] = typer.Option(None, "--hint", metavar="X,Y,COLOR", help="A colour you know at pixel X,Y of the input (from the top-left), as #RRGGBB or a CSS name: --hint 120,80,#b22222. Repeatable; combines with --hints.", rich_help_panel="Hints"),
     hint_size: int = typer.Option(5, "--hint-size", min=1, metavar="N", help="Side in pixels of the square patch each --hint colours.", rich_help_panel="Hints"),
-    hint_reach: float = typer.Option(2.0, "--hint-reach", metavar="X", help="How far hints spread, in picture sizes: 2 (default) about as far as the photo's edges let them, 0.25 only near them; inf: pure Levin.", rich_help_panel="Hints"),
+    hint_reach: float = typer.Option(1.0, "--hint-reach", metavar="X", help="How far hints spread, in picture sizes, each edge crossed counting extra: 1 (default) the hint's own region; 0.25 only near it; 4 or more: across most of the photo (a global shift); inf: pure Levin, every region it connects to.", rich_help_panel="Hints"),
+    reference: Optional[List[Path]] = typer.Option(None, "--reference", metavar="FILE", help="A colour photo to take colours from (same scene, a coloured keyframe, the same uniform), or a folder of them: matched to each input by lightness and applied where it matches; --hint wins. Repeatable; on a video, until the first scene cut.", rich_help_panel="Hints"),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Print only errors, one line each; the exit code tells the rest.", rich_help_panel="Messages"),
     json_lines: bool = typer.Option(False, "--json", help="Print one JSON object per line on stdout: one per input, then a summary; human lines are left out.", rich_help_panel="Messages"),
     verbose: bool = VerboseOption,
@@ -298,14 +299,14 @@ def colorize_command(
              f"cannot go there: give an output folder", 2)
     if quality is not None:  # recorded, so that a rerun with another --quality is not taken as done
         model.provenance_extra["quality"] = quality
-    if hints_file is not None or hint:
+    if hints_file is not None or hint or reference:
         from colorize_cli.hints import HintSpec
 
         inputs = len(videos) + len(images) + (camera is not None)
-        if inputs != 1 or (images and images[0].is_dir()):
+        if (hints_file is not None or hint) and (inputs != 1 or (images and images[0].is_dir())):
             fail("--hint and --hints are for one photo or one video (their pixels belong to it); give one file", 2)
         try:
-            model.hints = HintSpec.parse(hints_file, hint or [], hint_size, hint_reach)
+            model.hints = HintSpec.parse(hints_file, hint or [], hint_size, hint_reach, reference or [])
         except ColorizeError as exc:
             fail(str(exc), 2)
         model.provenance_extra["hints"] = model.hints.describe()
@@ -571,7 +572,8 @@ def colorize_one_video(spec, model, output, overwrite, suffix, batch_size, camer
         note += f"; input ended early: {result.stopped_early}"
     if model.hints is not None:
         cut = "until the first scene cut" if result.hinted_frames < result.frames else "no scene cut"
-        note += f"; hints applied to the first {result.hinted_frames} frames ({cut})"
+        what = "hints" if model.hints.has_pixels else "the reference"
+        note += f"; {what} applied to the first {result.hinted_frames} frames ({cut})"
     carried = getattr(sink, "audio", None) is not None
     audio = "" if target in (None, "-") else (" with its audio" if carried else "")
     rate = result.frames / max(result.seconds, 1e-9)

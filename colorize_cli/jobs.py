@@ -384,9 +384,11 @@ def run(colorizer, jobs: list, load: Callable, save: Callable, events: Events, h
 def photo_hints(spec, job, files, max_pixels):
     """The hints resolved against the one photo before the model loads, so that hints which do not fit it
     stop the job (UsageError); returns the pipeline's hints_of. An unreadable photo is left to the usual
-    per-photo report."""
+    per-photo report. A reference alone is matched to each photo in turn."""
     from colorize_cli import media
 
+    if not spec.has_pixels:
+        return lambda job, image: spec.resolve(image)
     try:
         hints = spec.resolve(files.read(job, max_pixels)[0])
     except media.ImageReadError:
