@@ -192,7 +192,7 @@ def colorize_command(
     engine: str = typer.Option("local", "--engine", help="Who runs a folder job: local (this process) or ray (Ray Data actors on a Ray cluster; pip install 'colorize-cli[ray]')."),
     address: Optional[str] = typer.Option(None, "--address", metavar="ADDR", help="--engine ray: the cluster to run on (host:port of `ray start --head`, or auto); default: a local Ray instance for this run."),
     workers: Optional[int] = typer.Option(None, "--workers", min=1, metavar="N", help="--engine ray: colorizing actors, one loaded model each (default: one per 2 CPUs, or per GPU)."),
-    hints_file: Optional[Path] = typer.Option(None, "--hints", metavar="FILE", help="Colours you know, for one photo or video: an RGBA image of its aspect ratio whose opaque pixels are hints of their colour, or a copy of it with colour painted on. Spread over the automatic colour along the photo's edges; on a video, until the first scene cut."),
+    hints_file: Optional[Path] = typer.Option(None, "--hints", metavar="FILE", help="Colours you know, for one photo or video: an RGBA image of its aspect ratio whose opaque pixels are hints of their colour, or a copy of it with colour painted on, or a NAME.hints.json saved by `colorize studio`. Spread over the automatic colour along the photo's edges; on a video, until the first scene cut."),
     hint: Optional[List[str]] = typer.Option(None, "--hint", metavar="X,Y,COLOR", help="A colour you know at pixel X,Y of the input (from the top-left), as #RRGGBB or a CSS name: --hint 120,80,#b22222. Repeatable; combines with --hints."),
     hint_size: int = typer.Option(5, "--hint-size", min=1, metavar="N", help="Side in pixels of the square patch each --hint colours."),
     hint_reach: float = typer.Option(2.0, "--hint-reach", metavar="X", help="How far hints spread, in picture sizes: 2 (default) about as far as the photo's edges let them, 0.25 only near them; inf: pure Levin."),
@@ -752,6 +752,38 @@ def backend_label(card) -> str:
     if card.has_tflite and card.tflite_is_current:
         return f"LiteRT {card.tflite.get('precision', '')}".strip()
     return "TensorFlow" if card.has_weights else "—"
+
+
+@app.command("studio")
+def studio_command(
+    path: Path = typer.Argument(Path("."), metavar="[PHOTO|FOLDER]", help="A photo, or a folder whose photos the page lists (default: here)."),
+    port: int = typer.Option(0, "--port", min=0, max=65535, help="Port on 127.0.0.1 (default: a free one)."),
+    no_browser: bool = typer.Option(False, "--no-browser", help="Print the address only; do not open the default browser."),
+    verbose: bool = VerboseOption,
+):
+    """A local web page to click hints onto a photo and watch the colour change; Save writes NAME_color.EXT
+    and NAME.hints.json (`colorize NAME --hints NAME.hints.json` makes the same file). Ctrl-C stops it.
+
+    Serves 127.0.0.1 only, to the address it prints (with its random token), and only the photo's folder."""
+    from colorize_cli.quiet import quiet_libraries
+
+    quiet_libraries(verbose)
+    from colorize_cli import studio
+
+    def provenance(name: str, saturation: float, extra: dict) -> dict:  # exactly what `colorize` records
+        return ModelChoice(name, saturation, provenance_extra=extra).provenance()
+
+    def log(line: str) -> None:
+        console.print(f"[dim]{time.strftime('%H:%M:%S')}[/dim] {escape(line)}", soft_wrap=True)
+
+    def ready(url: str) -> None:
+        console.print(f"[bold]colorize studio[/bold] serving {escape(str(path))} at {url} — Ctrl-C stops it", soft_wrap=True)
+
+    try:
+        studio.serve(studio.Studio(path, provenance, log), port, open_browser=not no_browser, on_ready=ready)
+    except ColorizeError as exc:
+        fail(str(exc), 2)
+    console.print("stopped")
 
 
 @app.command("eval")
