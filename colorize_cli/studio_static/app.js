@@ -110,8 +110,8 @@ function drawDots() {
 function startDrag(event, index) {
   event.preventDefault();
   event.stopPropagation();
-  select(index);
   const dot = event.currentTarget;
+  select(index);
   const before = JSON.stringify(state.hints);
   let moved = false;
   dot.setPointerCapture(event.pointerId);
@@ -129,10 +129,11 @@ function startDrag(event, index) {
   };
 }
 
-function select(index) {
+function select(index) {  // in place: the dot under the pointer must stay the same element while it is dragged
   state.selected = index;
   if (index >= 0) $("color").value = state.hints[index].color;
-  drawDots();
+  for (const dot of $("dots").children) dot.classList.toggle("selected", Number(dot.dataset.index) === index);
+  $("remove").disabled = index < 0;
 }
 
 function removeDot(index) {
