@@ -91,6 +91,114 @@ def measure(colorizer, photos: list[evaluate.Photo], counts, reaches, seed: int 
     return rows
 
 
+# -- locality: one far-off colour at a random point ---------------------------------------------------
+
+HUES = np.deg2rad(np.arange(0, 360, 30))  # the candidate hint colours: 12 hues ...
+CHROMAS = (60, 50, 40, 30, 20)  # ... at the highest of these chromas that sRGB holds at the patch's lightness
+MOVED = 10.0  # a pixel "moved" when its ab changed by more than this (CIE units)
+
+
+def far_hint(truth_lab: np.ndarray, automatic_lab: np.ndarray, seed: int) -> hints.Hints:
+    """One PATCH x PATCH hint at a seeded random place, of the in-gamut colour farthest from the
+    automatic colour there: what a user who disagrees with the model gives."""
+    height, width = truth_lab.shape[:2]
+    rng = np.random.default_rng(seed)
+    top, left = int(rng.integers(0, height - PATCH + 1)), int(rng.integers(0, width - PATCH + 1))
+    patch = np.s_[top:top + PATCH, left:left + PATCH]
+    lum = float(truth_lab[patch][..., 0].mean())
+    here = automatic_lab[patch][..., 1:].reshape(-1, 2).mean(0)
+    candidates = np.array([(c * np.cos(h), c * np.sin(h)) for c in CHROMAS for h in HUES], np.float32)
+    lab = np.concatenate([np.full((len(candidates), 1), lum, np.float32), candidates], axis=1)[None]
+    back = colorspace.bgr_to_lab(colorspace.lab_to_bgr(lab))[0, :, 1:]
+    in_gamut = np.hypot(*(back - candidates).T) < 2.0
+    if not in_gamut.any():
+        in_gamut[:] = True
+    distance = np.where(in_gamut, np.hypot(*(candidates - here).T), -1.0)
+    ab = candidates[int(np.argmax(distance))]
+    ys, xs = np.mgrid[patch]
+    return hints.Hints((height, width), ys.ravel().astype(np.int32), xs.ravel().astype(np.int32),
+                       np.repeat(ab[None], PATCH * PATCH, 0))
+
+
+def locality(colorizer, photos: list[evaluate.Photo], reaches, seed: int = 0, progress=True) -> dict:
+    """reach -> per-photo rows {file, moved (share of pixels with |dab| > MOVED), hint_error (mean |dab| at
+    the hint pixels, 8-bit output against the hint), far_chroma (distance of the hint from the automatic colour)}."""
+    rows = {reach: [] for reach in reaches}
+    started = time.perf_counter()
+    for index, photo in enumerate(photos):
+        truth = photo.image
+        lightness, net_input = colorizer.prepare(truth)
+        ab = colorizer.predict_ab(net_input[None])[0]
+        automatic_lab = colorspace.bgr_to_lab(colorizer.finish(truth, lightness, ab))
+        given = far_hint(colorspace.bgr_to_lab(truth), automatic_lab, seed=seed * 100_003 + index)
+        for reach in reaches:
+            out_lab = colorspace.bgr_to_lab(hints.render(truth, lightness, ab, given, colorizer.norm, reach=reach))
+            moved = np.hypot(*(out_lab[..., 1:] - automatic_lab[..., 1:]).transpose(2, 0, 1)) > MOVED
+            error = np.hypot(*(out_lab[given.ys, given.xs, 1:] - given.ab).T).mean()
+            rows[reach].append({"file": photo.path.name, "moved": float(moved.mean()), "hint_error": float(error),
+                                "far": float(np.hypot(*(given.ab[0] - automatic_lab[given.ys, given.xs, 1:].mean(0))))})
+        if progress:
+            print(f"  locality {index + 1}/{len(photos)} photos, {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+    return rows
+
+
+def locality_markdown(name: str, rows: dict) -> str:
+    lines = [f"**{name}**: one far-off hint ({PATCH}x{PATCH} px) at a random point", "",
+             "| reach | photos | moved > 10 ab, median | mean | 90th percentile | Δab at the hint, median | hint's distance from automatic, median |",
+             "|---|---|---|---|---|---|---|"]
+    for reach, part in rows.items():
+        moved = np.array([r["moved"] for r in part])
+        lines.append(f"| {reach:g} | {len(part)} | {np.median(moved):.1%} | {moved.mean():.1%} | {np.percentile(moved, 90):.1%} | "
+                     f"{np.median([r['hint_error'] for r in part]):.1f} | {np.median([r['far'] for r in part]):.1f} |")
+    return "\n".join(lines)
+
+
+# -- reference: the photo's own truth, mirrored and cropped ------------------------------------------
+
+CROP = 0.8  # the reference is the truth mirrored left-right and cropped to this share of each side (centred)
+
+
+def mirrored_crop(truth: np.ndarray) -> np.ndarray:
+    height, width = truth.shape[:2]
+    crop_h, crop_w = round(height * CROP), round(width * CROP)
+    top, left = (height - crop_h) // 2, (width - crop_w) // 2
+    return np.ascontiguousarray(truth[top:top + crop_h, left:left + crop_w][:, ::-1])
+
+
+def reference_rows(colorizer, photos: list[evaluate.Photo], progress=True) -> list[dict]:
+    """Per photo: PSNR and colourfulness of the automatic result and of the result with the photo's own
+    truth, mirrored and cropped, as the reference (same scene, not aligned), and the seconds the reference took."""
+    from colorize_cli import reference
+
+    rows = []
+    started = time.perf_counter()
+    for index, photo in enumerate(photos):
+        truth = photo.image
+        lightness, net_input = colorizer.prepare(truth)
+        ab = colorizer.predict_ab(net_input[None])[0]
+        automatic = colorizer.finish(truth, lightness, ab)
+        clock = time.perf_counter()
+        given = dataclasses.replace(hints.Hints.none(truth.shape[:2]), reference=reference.from_image(mirrored_crop(truth)))
+        guided = colorizer.finish(truth, lightness, ab, given)
+        seconds = time.perf_counter() - clock
+        rows.append({"file": photo.path.name, "automatic": metrics.psnr(automatic, truth), "reference": metrics.psnr(guided, truth),
+                     "automatic_colorfulness": metrics.colorfulness(automatic), "reference_colorfulness": metrics.colorfulness(guided),
+                     "truth_colorfulness": metrics.colorfulness(truth), "seconds": seconds})
+        if progress:
+            print(f"  reference {index + 1}/{len(photos)} photos, {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+    return rows
+
+
+def reference_markdown(name: str, rows: list[dict]) -> str:
+    mean = {k: float(np.mean([r[k] for r in rows])) for k in rows[0] if k != "file"}
+    better = sum(r["reference"] > r["automatic"] for r in rows)
+    return (f"**{name}** ({len(rows)} photos), reference = the photo's own truth mirrored and cropped to {CROP:.0%}: "
+            f"automatic {mean['automatic']:.2f} dB / {mean['automatic_colorfulness'] / mean['truth_colorfulness']:.0%}, "
+            f"with the reference {mean['reference']:.2f} dB ({mean['reference'] - mean['automatic']:+.2f}) / "
+            f"{mean['reference_colorfulness'] / mean['truth_colorfulness']:.0%} colourfulness; better on {better} of {len(rows)}; "
+            f"{mean['seconds']:.2f} s per photo for the reference")
+
+
 def method_name(reach: float, reaches) -> str:
     return MODEL_PRIOR if len(reaches) == 1 else f"{MODEL_PRIOR}, reach {reach:g}"
 
@@ -251,11 +359,51 @@ def gallery(colorizer, out: Path, reach_out: Path | None = None) -> None:
         if index == 0 and reach_out is not None:
             reaches = [label(scaled(colorizer.colorize_bgr(gray, hints=dataclasses.replace(marks, reach=reach))),
                              f"--hint-reach {reach:g}" + (" (default)" if reach == hints.REACH else ""))
-                       for reach in (0.25, 1.0, hints.REACH)]
+                       for reach in (0.25, hints.REACH, 4.0)]
             write_jpeg(np.hstack([label(scaled(truth), "truth"), *reaches]), reach_out)
     width = max(r.shape[1] for r in rows)
     rows = [cv2.copyMakeBorder(r, 0, 4, 0, width - r.shape[1], cv2.BORDER_CONSTANT, value=(255, 255, 255)) for r in rows]
     write_jpeg(np.vstack(rows), out)
+
+
+# photo (under the data folder) -> one hint (x, y, colour): a user's "that is navy", on the sweater and the dome
+STRIP = {
+    "train/clothing_cc0/test__longsleeve__d898c146-ef98-42ef-ad34-062d0a089673.jpg": (0.5, 0.45, "navy"),
+    "train/bsds500_trainval/118035.jpg": (0.72, 0.64, "royalblue"),
+}
+
+
+def reference_strip(colorizer, data_dir: Path, out: Path) -> None:
+    """input | automatic | one hint (the dot) | reference (the truth mirrored and cropped) | result with the
+    reference, one row per STRIP photo (training photos: for showing, not measuring)."""
+    from colorize_cli import reference
+
+    rows = []
+    for name, (fx, fy, colour) in STRIP.items():
+        truth = cv2.imread(str(data_dir / name))
+        gray = colorspace.from_float(colorspace.bgr_to_gray_lab(truth), np.uint8)
+        height, width = truth.shape[:2]
+        x, y = round(fx * width), round(fy * height)
+        one = hints.from_points([(x, y, colour)], (height, width), 9)
+        hinted = colorizer.colorize_bgr(gray, hints=one)
+        scale = height / HEIGHT
+        rgb = hints.parse_color(colour)
+        cv2.circle(hinted, (x, y), round(7 * scale), rgb[::-1], -1, cv2.LINE_AA)
+        cv2.circle(hinted, (x, y), round(7 * scale), (255, 255, 255), max(1, round(1.5 * scale)), cv2.LINE_AA)
+        ref_image = mirrored_crop(truth)
+        given = dataclasses.replace(hints.Hints.none((height, width)), reference=reference.from_image(ref_image))
+        ref_cell = np.full_like(truth, 255)
+        top, left = (height - ref_image.shape[0]) // 2, (width - ref_image.shape[1]) // 2
+        ref_cell[top:top + ref_image.shape[0], left:left + ref_image.shape[1]] = ref_image
+        cells = [label(scaled(gray), "input"), label(scaled(colorizer.colorize_bgr(gray)), "automatic"),
+                 label(scaled(hinted), f"one hint: {colour}"), label(scaled(ref_cell), "reference"),
+                 label(scaled(colorizer.colorize_bgr(gray, hints=given)), "with the reference")]
+        rows.append(np.hstack(cells))
+    width = max(r.shape[1] for r in rows)
+    rows = [cv2.copyMakeBorder(r, 0, 4, 0, width - r.shape[1], cv2.BORDER_CONSTANT, value=(255, 255, 255)) for r in rows]
+    strip = np.vstack(rows)
+    strip = cv2.resize(strip, (strip.shape[1] * 2 // 3, strip.shape[0] * 2 // 3), interpolation=cv2.INTER_AREA)
+    write_jpeg(strip, out)
 
 
 def write_jpeg(image: np.ndarray, path: Path) -> None:
@@ -273,11 +421,15 @@ def main(argv=None):
     parser.add_argument("--model", default=registry.DEFAULT_MODEL)
     parser.add_argument("--sets", nargs="+", default=["kodak24", "bsds500_test"], help="folders under --eval-dir")
     parser.add_argument("--eval-dir", type=Path, default=ROOT.parent / "shared" / "data" / "eval")
-    parser.add_argument("--counts", type=int, nargs="+", default=COUNTS)
+    parser.add_argument("--counts", type=int, nargs="*", default=COUNTS, help="N for the SIGGRAPH17 table (none: skip it)")
     parser.add_argument("--reach", type=float, nargs="+", default=[hints.REACH], help="propagation reach(es) for the model prior")
     parser.add_argument("--no-gray", action="store_true", help="skip the gray-prior (pure Levin) rows")
     parser.add_argument("--affinity-floor", type=float, default=hints.AFFINITY_FLOOR, help="bounds of the affinity scale (L^2)")
     parser.add_argument("--affinity-cap", type=float, default=hints.AFFINITY_CAP)
+    parser.add_argument("--edge-cost", type=float, nargs="+", default=[hints.GEODESIC_EDGE_COST],
+                        help="geodesic cost of crossing lightness (pixels per L unit); several: a grid with --reach")
+    parser.add_argument("--locality", action="store_true", help="--validation: also the locality figure (one far-off hint)")
+    parser.add_argument("--no-reference", action="store_true", help="skip the reference figures")
     parser.add_argument("--limit", type=int, default=None, help="a seeded random subset of N photos per set")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=ROOT / "docs", help="where the plot and hints_results.json go")
@@ -290,11 +442,13 @@ def main(argv=None):
     from colorize_cli.pipeline import Colorizer
 
     hints.AFFINITY_FLOOR, hints.AFFINITY_CAP = args.affinity_floor, args.affinity_cap
+    hints.GEODESIC_EDGE_COST = args.edge_cost[0]
     colorizer = Colorizer(args.model)
     if args.speed:
         return speed(colorizer)
     if args.gallery:
-        return gallery(colorizer, args.out / "hints_strip.jpg", args.out / "hints_reach.jpg")
+        gallery(colorizer, args.out / "hints_strip.jpg", args.out / "hints_reach.jpg")
+        return reference_strip(colorizer, args.data.parent, args.out / "hints_reference.jpg")
     print(f"# bench/hints.py: model {colorizer.name} (saturation {colorizer.saturation:g}), patches {PATCH}x{PATCH}, "
           f"seed {args.seed}, reach {', '.join(f'{r:g}' for r in args.reach)}, affinity scale in [{hints.AFFINITY_FLOOR:g}, "
           f"{hints.AFFINITY_CAP:g}], working grid <= {hints.WORK_PIXELS} px\n")
@@ -307,21 +461,39 @@ def main(argv=None):
         from colorize_cli import data
 
         groups = {p.path.name: data.source_of(p.path, args.data) for p in photos}
-        rows = measure(colorizer, photos, args.counts, args.reach, args.seed, gray=not args.no_gray)
-        print(markdown(f"validation split, macro average over {len(set(groups.values()))} sources", summary(rows, groups)))
+        for edge_cost in args.edge_cost:
+            hints.GEODESIC_EDGE_COST = edge_cost
+            if not args.no_reference and edge_cost == args.edge_cost[0]:
+                print(reference_markdown("validation split", reference_rows(colorizer, photos)) + "\n", flush=True)
+            print(f"## geodesic edge cost {edge_cost:g}\n", flush=True)
+            if args.locality:
+                print(locality_markdown("validation split", locality(colorizer, photos, args.reach, args.seed)) + "\n", flush=True)
+            if args.counts:
+                rows = measure(colorizer, photos, args.counts, args.reach, args.seed, gray=not args.no_gray)
+                print(markdown(f"validation split, macro average over {len(set(groups.values()))} sources", summary(rows, groups)) + "\n", flush=True)
         return
     tables, results = {}, {}
     for name in args.sets:
-        photos = evaluate.load_photos(args.eval_dir / name, args.limit, args.seed)
-        rows = measure(colorizer, [p for p in photos if p.has_truth], args.counts, args.reach, args.seed, gray=not args.no_gray)
-        tables[name] = summary(rows)
-        results[name] = {"summary": {m: {str(n): v for n, v in t.items()} for m, t in tables[name].items()},
-                         **{f"{key}_per_photo": per_photo(rows, key) for key in ("psnr", "colorfulness")}}
-        print(markdown(name, tables[name]) + "\n", flush=True)
+        photos = [p for p in evaluate.load_photos(args.eval_dir / name, args.limit, args.seed) if p.has_truth]
+        results[name] = {}
+        if args.counts:
+            rows = measure(colorizer, photos, args.counts, args.reach, args.seed, gray=not args.no_gray)
+            tables[name] = summary(rows)
+            results[name] = {"summary": {m: {str(n): v for n, v in t.items()} for m, t in tables[name].items()},
+                             **{f"{key}_per_photo": per_photo(rows, key) for key in ("psnr", "colorfulness")}}
+            print(markdown(name, tables[name]) + "\n", flush=True)
+        far = locality(colorizer, photos, args.reach, args.seed)
+        print(locality_markdown(name, far) + "\n", flush=True)
+        results[name]["locality"] = {f"{reach:g}": part for reach, part in far.items()}
+        if not args.no_reference:
+            matched = reference_rows(colorizer, photos)
+            print(reference_markdown(name, matched) + "\n", flush=True)
+            results[name]["reference"] = matched
     args.out.mkdir(parents=True, exist_ok=True)
-    plot(tables, args.out / "hints_psnr.png")
+    if tables:
+        plot(tables, args.out / "hints_psnr.png")
     payload = {"model": colorizer.name, "saturation": colorizer.saturation, "reach": args.reach, "seed": args.seed,
-               "patch": PATCH, "counts": args.counts, "sets": results}
+               "edge_cost": hints.GEODESIC_EDGE_COST, "patch": PATCH, "counts": args.counts, "sets": results}
     tmp = args.out / ".hints_results.json.part"
     tmp.write_text(json.dumps(rounded(payload), separators=(",", ":")) + "\n")
     os.replace(tmp, args.out / "hints_results.json")

@@ -195,7 +195,8 @@ def colorize_command(
     hints_file: Optional[Path] = typer.Option(None, "--hints", metavar="FILE", help="Colours you know, for one photo or video: an RGBA image of its aspect ratio whose opaque pixels are hints of their colour, or a copy of it with colour painted on, or a NAME.hints.json saved by `colorize studio`. Spread over the automatic colour along the photo's edges; on a video, until the first scene cut."),
     hint: Optional[List[str]] = typer.Option(None, "--hint", metavar="X,Y,COLOR", help="A colour you know at pixel X,Y of the input (from the top-left), as #RRGGBB or a CSS name: --hint 120,80,#b22222. Repeatable; combines with --hints."),
     hint_size: int = typer.Option(5, "--hint-size", min=1, metavar="N", help="Side in pixels of the square patch each --hint colours."),
-    hint_reach: float = typer.Option(2.0, "--hint-reach", metavar="X", help="How far hints spread, in picture sizes: 2 (default) about as far as the photo's edges let them, 0.25 only near them; inf: pure Levin."),
+    hint_reach: float = typer.Option(1.0, "--hint-reach", metavar="X", help="How far hints spread, in picture sizes, each edge crossed counting extra: 1 (default) the hint's own region; 0.25 only near it; 4 or more: across most of the photo (a global shift); inf: pure Levin, every region it connects to."),
+    reference: Optional[List[Path]] = typer.Option(None, "--reference", metavar="FILE", help="A colour photo to take colours from (same scene, a coloured keyframe, the same uniform), or a folder of them: matched to each input by lightness and applied where it matches; --hint wins. Repeatable; on a video, until the first scene cut."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Print only errors, one line each; the exit code tells the rest."),
     json_lines: bool = typer.Option(False, "--json", help="Print one JSON object per line on stdout: one per input, then a summary; human lines are left out."),
     verbose: bool = VerboseOption,
@@ -238,14 +239,14 @@ def colorize_command(
 
     model = ModelChoice(model, saturation, backend)
     model.engine = engine_choice(engine, address, workers, videos)
-    if hints_file is not None or hint:
+    if hints_file is not None or hint or reference:
         from colorize_cli.hints import HintSpec
 
         inputs = len(videos) + len(images) + (camera is not None)
-        if inputs != 1 or (images and images[0].is_dir()):
+        if (hints_file is not None or hint) and (inputs != 1 or (images and images[0].is_dir())):
             fail("--hint and --hints are for one photo or one video (their pixels belong to it); give one file", 2)
         try:
-            model.hints = HintSpec.parse(hints_file, hint or [], hint_size, hint_reach)
+            model.hints = HintSpec.parse(hints_file, hint or [], hint_size, hint_reach, reference or [])
         except ColorizeError as exc:
             fail(str(exc), 2)
         model.provenance_extra["hints"] = model.hints.describe()
@@ -610,7 +611,8 @@ def colorize_one_video(spec, model, output, overwrite, suffix, batch_size, camer
         note += f"; input ended early: {result.stopped_early}"
     if model.hints is not None:
         cut = "until the first scene cut" if result.hinted_frames < result.frames else "no scene cut"
-        note += f"; hints applied to the first {result.hinted_frames} frames ({cut})"
+        what = "hints" if model.hints.has_pixels else "the reference"
+        note += f"; {what} applied to the first {result.hinted_frames} frames ({cut})"
     audio = "" if target in (None, "-") else (" with its audio" if info.has_audio else "")
     rate = result.frames / max(result.seconds, 1e-9)
     REPORT.info(f"[bold]{result.frames} frames[/bold] colorized at {rate:.1f} frames/s"
@@ -623,7 +625,9 @@ def colorize_one_video(spec, model, output, overwrite, suffix, batch_size, camer
 def photo_hints(spec, job, media):
     """The hints resolved against the one photo before the model loads, so that hints which do not fit it
     stop the command with one line (exit 2); returns the pipeline's hints_of. An unreadable photo is left
-    to the usual per-photo report."""
+    to the usual per-photo report. A reference alone is matched to each photo in turn."""
+    if not spec.has_pixels:
+        return lambda job, image: spec.resolve(image)
     try:
         hints = spec.resolve(media.read_photo(job.source, max_pixels=None)[0])
     except media.ImageReadError:

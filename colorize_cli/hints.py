@@ -52,7 +52,18 @@ WORK_PIXELS = 250_000  # the system is solved on at most this many pixels (a 1 M
 BLOCK = 4  # the preconditioner's coarse cells: BLOCK x BLOCK working pixels, split along weak links, solved directly
 STRONG = 0.1  # links at least this strong hold an aggregate of the preconditioner together
 AFFINITY_FLOOR, AFFINITY_CAP = 4.0, 16.0  # bounds of the affinity scale, L units squared (chosen on validation photos)
-REACH = 2.0  # a correction fades over about this many times the longer side (chosen on validation photos)
+REACH = 1.0  # how far a hint's colour holds, in picture sizes of (geodesic) distance (chosen on validation photos)
+FADE = 4.0  # at the hints, the prior's pull alone would let a correction fade over this many picture sizes ...
+LOCALITY = 8.0  # ... and its weight grows as exp(LOCALITY x geodesic distance / reach): hints stay in their region
+MAX_EXPONENT = 14.0  # ... up to e^14 times that (the prior then holds within a pixel)
+GEODESIC_SIDE = 192  # geodesic distances are computed on a grid of this longer side
+GEODESIC_EDGE_COST = 5.0  # a geodesic step costs its length plus this many pixels per L unit it crosses (chosen on
+# validation photos: the least that keeps one hint within 20 % of the photo at REACH, docs/hints.md)
+GEODESIC_DEADZONE = 1.0  # L changes below this per pixel (soft shading, what grain the blur leaves) cost nothing
+GEODESIC_SMOOTH = 10.0  # L is first smoothed by a bilateral filter that averages L differences up to about this
+REFERENCE_PIXELS = 62_500  # a reference's colours are solved for on at most this many pixels
+REFERENCE_REACH = 0.5  # a reference's colours fade over this many picture sizes where its confidence is low
+GUIDE_WEIGHT = 1.0  # a fully confident reference pixel weighs this much against its neighbours
 MU = 1e4  # weight of a hint pixel relative to its neighbours: a hard constraint in effect
 CG_ITERATIONS = 60  # at most; it usually stops at CG_TOLERANCE first
 CG_TOLERANCE = 0.01  # stop when the preconditioned residual (an estimate of the error) is this small (RMS, ab units)
@@ -73,9 +84,15 @@ class Hints:
     xs: np.ndarray
     ab: np.ndarray
     reach: float = REACH  # how far their colour spreads (see the module docstring)
+    reference: object = None  # a reference.Reference: colour photo(s) whose matched colours guide the rest
 
     def __len__(self) -> int:
         return int(self.ys.size)
+
+    @property
+    def empty(self) -> bool:
+        """No hint pixels and no reference: the output is the automatic one."""
+        return not len(self) and self.reference is None
 
     @classmethod
     def none(cls, shape: tuple[int, int]) -> "Hints":
@@ -294,9 +311,9 @@ def _resolve(spec, image: np.ndarray, size: int, rgb_order: bool) -> Hints:
 
 
 def combine(first: Hints, second: Hints) -> Hints:
-    """Both sets of hints (the second wins where they overlap; the first's reach)."""
+    """Both sets of hints (the second wins where they overlap; the first's reach and reference)."""
     return Hints(first.shape, np.concatenate([first.ys, second.ys]), np.concatenate([first.xs, second.xs]),
-                 np.concatenate([first.ab, second.ab]), first.reach)
+                 np.concatenate([first.ab, second.ab]), first.reach, first.reference)
 
 
 @dataclass
@@ -310,21 +327,36 @@ class HintSpec:
     marks: np.ndarray | None = None
     points: list = field(default_factory=list)
     reach: float = REACH
+    reference: object = None  # a reference.Reference (--reference): applies to every image, not one
     file_points: tuple | None = None  # a hints JSON file (`--hints NAME.hints.json`): (points, size, shape)
 
     @classmethod
-    def parse(cls, marks_path: str | Path | None, texts: list[str], size: int = DEFAULT_SIZE, reach: float = REACH) -> "HintSpec":
-        """HintError (one line, naming the bad value or file) for anything unusable."""
+    def parse(cls, marks_path: str | Path | None, texts: list[str], size: int = DEFAULT_SIZE, reach: float = REACH,
+              references=()) -> "HintSpec":
+        """HintError (one line, naming the bad value or file) for anything unusable; `references`: the
+        --reference files (or folders of them), ReferenceError for one that is unreadable or gray."""
         if size < 1:
             raise HintError(f"--hint-size {size}: must be at least 1 pixel")
         reach = check_reach(reach, "--hint-reach")
         points = [parse_hint(text) for text in texts]
+        file_points = marks = None
         if marks_path is not None and Path(marks_path).suffix.lower() == ".json":
-            return cls(Path(marks_path), list(texts), size, None, points, reach, read_points(Path(marks_path)))
-        marks = read_marks(Path(marks_path)) if marks_path is not None else None
-        if marks is not None:
+            file_points = read_points(Path(marks_path))
+        elif marks_path is not None:
+            marks = read_marks(Path(marks_path))
             require_colour(marks, f"--hints {marks_path}")
-        return cls(Path(marks_path) if marks_path is not None else None, list(texts), size, marks, points, reach)
+        reference = None
+        if references:
+            from colorize_cli import reference as references_module
+
+            reference = references_module.load_all(references)
+        return cls(Path(marks_path) if marks_path is not None else None, list(texts), size, marks, points, reach, reference,
+                   file_points)
+
+    @property
+    def has_pixels(self) -> bool:
+        """Hints tied to one image's pixels (--hints, --hint), as opposed to a reference only."""
+        return self.marks is not None or self.file_points is not None or bool(self.points)
 
     def resolve(self, image: np.ndarray) -> Hints:
         """Hints for `image` (OpenCV order)."""
@@ -343,7 +375,7 @@ class HintSpec:
                 raise HintError(f"--hint {text!r}: {x},{y} is outside the {width}x{height} image (pixels from the top-left corner)")
         if self.points:
             hints = combine(hints, from_points(self.points, image.shape[:2], self.size))
-        return dataclasses.replace(hints, reach=self.reach)
+        return dataclasses.replace(hints, reach=self.reach, reference=self.reference)
 
     def describe(self) -> str:
         """What an output records as its hints (so a rerun with other hints is not taken as done)."""
@@ -355,7 +387,8 @@ class HintSpec:
             digest = hashlib.sha256(content).hexdigest()[:12]
             parts.append(f"{self.marks_path.name} ({digest})")
         parts += self.texts
-        return "; ".join(parts) + (f"; size {self.size}" if self.texts else "") + (f"; reach {self.reach:g}" if self.reach != REACH else "")
+        text = "; ".join(parts) + (f"; size {self.size}" if self.texts else "") + (f"; reach {self.reach:g}" if self.reach != REACH else "")
+        return text + (f"; reference {self.reference.describe()}" if self.reference is not None else "")
 
 
 # -- propagation -------------------------------------------------------------------------------------
@@ -385,8 +418,9 @@ def _levin_weights(lightness: np.ndarray, square: np.ndarray | None = None) -> t
     return wx + 1e-6, wy + 1e-6  # a floor keeps every pixel connected (pure Levin needs it)
 
 
-def _system(lightness: np.ndarray, square: np.ndarray | None, hint_weight: np.ndarray, target: np.ndarray, lam: float):
-    """The sparse matrix (CSR), right-hand side (n, 2) and diagonal."""
+def _system(lightness: np.ndarray, square: np.ndarray | None, hint_weight: np.ndarray, target: np.ndarray, lam):
+    """The sparse matrix (CSR), right-hand side (n, 2) and diagonal; `lam`: the prior's weight, a number
+    or one per working pixel; `hint_weight` (per pixel) in units of MU."""
     import scipy.sparse as sparse
 
     height, width = lightness.shape
@@ -397,7 +431,7 @@ def _system(lightness: np.ndarray, square: np.ndarray | None, hint_weight: np.nd
     degree[:-1] += wy
     degree[1:] += wy
     degree, pinned = degree.ravel(), MU * hint_weight.ravel()
-    diagonal = (1.0 + lam + pinned) * degree
+    diagonal = (1.0 + np.ravel(lam) + pinned) * degree
     horizontal = np.zeros((height, width))
     horizontal[:, :-1] = wx
     horizontal = horizontal.ravel()[:-1]
@@ -520,21 +554,89 @@ def working_lightness(lightness_full: np.ndarray, height: int, width: int) -> tu
     return tuple(cv2.resize(plane, (width, height), interpolation=cv2.INTER_AREA) for plane in narrow)
 
 
+def geodesic_distance(lightness_work: np.ndarray, hints: Hints, edge_cost: float | None = None,
+                      side: int | None = None) -> np.ndarray:
+    """Edge-aware distance from the nearest hint, in picture sizes, on the grid of `lightness_work`.
+
+    Computed on a reduced grid (longer side GEODESIC_SIDE, area-averaged L) with 8-neighbour steps:
+    a step costs its length plus `edge_cost` pixels per L unit of lightness it crosses, so a flat region
+    is near its hint wherever it extends and every edge on the way pushes what lies beyond it further off.
+    Multi-source Dijkstra (scipy.sparse.csgraph), then bilinearly resized to the working grid."""
+    import scipy.sparse as sparse
+    import scipy.sparse.csgraph as csgraph
+
+    edge_cost = GEODESIC_EDGE_COST if edge_cost is None else edge_cost
+    height, width = lightness_work.shape
+    small_h, small_w = working_shape((height, width), (side or GEODESIC_SIDE) ** 2 * min(height, width) // max(height, width))
+    lum = _resized(lightness_work.astype(np.float32), small_h, small_w, cv2.INTER_AREA)
+    # smoothed edge-preservingly: texture and grain, which go up and down, mostly cancel (unsmoothed, a
+    # hint in grass would hardly leave its pixel) while a step edge stays a step where it is
+    lum = cv2.bilateralFilter(lum, 5, GEODESIC_SMOOTH, 2.0).astype(np.float64)
+    index = np.arange(small_h * small_w).reshape(small_h, small_w)
+    firsts, seconds, costs = [], [], []
+    for dy, dx in ((0, 1), (1, 0), (1, 1), (1, -1)):
+        here = index[: small_h - dy, max(0, -dx): small_w - max(0, dx)]
+        there = index[dy:, max(0, dx): small_w - max(0, -dx) or None]
+        crossed = np.maximum(np.abs(lum.ravel()[here] - lum.ravel()[there]) - GEODESIC_DEADZONE * np.hypot(dy, dx), 0.0)
+        step = np.hypot(dy, dx) + edge_cost * crossed
+        firsts.append(here.ravel())
+        seconds.append(there.ravel())
+        costs.append(step.ravel())
+    graph = sparse.csr_matrix((np.concatenate(costs), (np.concatenate(firsts), np.concatenate(seconds))),
+                              shape=(index.size,) * 2)
+    rows = np.minimum(hints.ys.astype(np.int64) * small_h // hints.shape[0], small_h - 1)
+    cols = np.minimum(hints.xs.astype(np.int64) * small_w // hints.shape[1], small_w - 1)
+    sources = np.unique(rows * small_w + cols)
+    distance = csgraph.dijkstra(graph, directed=False, indices=sources, min_only=True)
+    distance = np.where(np.isfinite(distance), distance, 1e6).reshape(small_h, small_w) / max(small_h, small_w)
+    return _resized(distance.astype(np.float32), height, width)
+
+
+def prior_weight(lightness_work: np.ndarray, hints: Hints, reach: float) -> np.ndarray | float:
+    """lam per working pixel: 1 / (FADE x longer side)^2 at the hints (their colour fills what they
+    connect to), rising as exp(LOCALITY x geodesic distance / reach) away from them, capped at
+    e^MAX_EXPONENT: within about `reach` (in picture sizes, edges counting extra) a hint's colour holds,
+    beyond it the model's colour does. inf: 0 everywhere (pure Levin)."""
+    if not np.isfinite(reach):
+        return 0.0
+    base = 1.0 / (FADE * max(lightness_work.shape)) ** 2
+    distance = geodesic_distance(lightness_work, hints)
+    return base * np.exp(np.minimum(LOCALITY * distance / reach, MAX_EXPONENT))
+
+
 def solve(lightness_work: np.ndarray, prior_ab: np.ndarray | None, hints: Hints, reach: float = REACH,
-          square_work: np.ndarray | None = None) -> np.ndarray:
+          square_work: np.ndarray | None = None, guide: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """The correction D (h, w, 2) on the grid of `lightness_work` (see the module docstring).
     `prior_ab`: automatic ab in CIE units at any resolution (bilinearly resized), or None for gray;
-    `reach` = inf is pure Levin (no pull back to the prior); `square_work`: mean L^2 per working pixel."""
+    `reach` = inf is pure Levin (no pull back to the prior); `square_work`: mean L^2 per working pixel.
+    `guide`: (ab, weight) on the working grid, soft colours (a reference's) that the output is pulled
+    towards with `weight` (0..1, times GUIDE_WEIGHT) over a uniform prior, before the hints are
+    applied over that result; the hints win where both are."""
     height, width = lightness_work.shape
-    if not len(hints):
-        return np.zeros((height, width, 2), np.float32)
-    fraction, hint_ab = _hint_cells(hints, height, width)
     prior = 0.0 if prior_ab is None else _resized(prior_ab, height, width).astype(np.float64)
-    lam = 0.0 if not np.isfinite(reach) else 1.0 / (reach * max(height, width)) ** 2
-    matrix, rhs, diagonal = _system(lightness_work, square_work, fraction, hint_ab - prior, lam)
+    correction = np.zeros((height, width, 2), np.float64)
+    if guide is not None:
+        # on a coarser grid: the matched colours are no finer than the matching grid, and the hints'
+        # solve and the guided up-sampling that follow bring the edges back
+        small_h, small_w = working_shape((height, width), REFERENCE_PIXELS)
+        guide_ab, guide_weight = (_resized(v, small_h, small_w) for v in guide)
+        small_l, small_prior = (_resized(v, small_h, small_w, cv2.INTER_AREA) for v in (lightness_work, prior + np.zeros((height, width, 2))))
+        small_square = None if square_work is None else _resized(square_work, small_h, small_w, cv2.INTER_AREA)
+        lam = 1.0 / (REFERENCE_REACH * max(small_h, small_w)) ** 2
+        correction = _resized(_solve_system(small_l, small_square, GUIDE_WEIGHT * guide_weight / MU, guide_ab - small_prior, lam)
+                              .astype(np.float32), height, width).astype(np.float64)
+    if len(hints):
+        fraction, hint_ab = _hint_cells(hints, height, width)
+        lam = prior_weight(lightness_work, hints, reach)
+        correction = correction + _solve_system(lightness_work, square_work, fraction, hint_ab - prior - correction, lam)
+    return correction.astype(np.float32)
+
+
+def _solve_system(lightness_work, square_work, weight, target, lam) -> np.ndarray:
+    height, width = lightness_work.shape
+    matrix, rhs, diagonal = _system(lightness_work, square_work, weight, target, lam)
     preconditioner = _TwoLevel(matrix, diagonal, (height, width), BLOCK)
-    x = _conjugate_gradients(matrix, rhs, preconditioner, CG_ITERATIONS, CG_TOLERANCE)
-    return x.reshape(height, width, 2).astype(np.float32)
+    return _conjugate_gradients(matrix, rhs, preconditioner, CG_ITERATIONS, CG_TOLERANCE).reshape(height, width, 2)
 
 
 def _guided_coefficients(guide: np.ndarray, source: np.ndarray, radius: int, eps: float) -> tuple[np.ndarray, np.ndarray]:
@@ -563,11 +665,16 @@ def render(original: np.ndarray, lightness_full: np.ndarray, ab_norm: np.ndarray
     if tuple(hints.shape) != (height, width):
         raise HintError(f"hints were made for a {hints.shape[1]}x{hints.shape[0]} image, not {width}x{height}")
     prior = None if ab_norm is None else norm.denormalize_ab(np.asarray(ab_norm, dtype=np.float32))
-    if not len(hints) and prior is not None:
+    if hints.empty and prior is not None:
         return colorspace.render(original, lightness_full, ab_norm, norm)
     work_h, work_w = working_shape((height, width))
     work_l, work_square = working_lightness(lightness_full, work_h, work_w)
-    correction = solve(work_l, prior, hints, reach, work_square)
+    guide = None
+    if hints.reference is not None:
+        from colorize_cli import reference
+
+        guide = reference.guide(hints.reference, work_l)
+    correction = solve(work_l, prior, hints, reach, work_square, guide)
     if (work_h, work_w) == (height, width):
         gain_rows, offset_rows = None, colorspace.BilinearRows(correction, width, height)
     else:  # edge-aware up-sampling: D = a * L + b with a, b from the working grid

@@ -59,7 +59,7 @@ class Colorizer:
     def finish(self, image: np.ndarray, lightness: np.ndarray, ab_norm: np.ndarray, hints=None) -> np.ndarray:
         """Merge predicted ab with the original L; same size, bit depth and alpha as `image` (BGR order).
         `hints` (a `hints.Hints` for this image): the user's colours propagated over the prediction."""
-        if hints is not None and len(hints):
+        if hints is not None and not hints.empty:
             from colorize_cli import hints as guided
 
             return guided.render(image, lightness, ab_norm, hints, self.norm)
@@ -70,7 +70,8 @@ class Colorizer:
         lightness, net_input = self.prepare(image)
         return self.finish(image, lightness, self.predict_ab(net_input[None])[0], hints)
 
-    def colorize(self, image: np.ndarray, hints=None, hint_size: int | None = None, hint_reach: float | None = None) -> np.ndarray:
+    def colorize(self, image: np.ndarray, hints=None, hint_size: int | None = None, hint_reach: float | None = None,
+                 reference=None) -> np.ndarray:
         """Gray (H, W), RGB or RGBA array (uint8/uint16/float in [0, 1]) -> colourised RGB(A) array.
 
         `hints`: colours the user knows, propagated over the automatic result along the photo's edges
@@ -78,8 +79,10 @@ class Colorizer:
         alpha > 0 is a hint of its colour), an RGB copy of the image with colour painted on it, or a list
         of `(x, y, colour)` with colour an (r, g, b) triple in 0..255, '#RRGGBB' or a CSS name, each a
         square patch of side `hint_size` (default 5). Only the hints' chroma counts; lightness stays the image's.
-        `hint_reach`: how far their colour spreads, in picture sizes (default 2: about as far as the photo's edges
-        allow; 0.25 keeps it near the hints)."""
+        `hint_reach`: how far their colour spreads, in picture sizes, each edge crossed counting extra
+        (default 1: the hint's own region; 4 and more: most of the photo; inf: pure Levin, every region it connects to).
+        `reference`: a colour photo (RGB(A) array or a file path), a list of them, or a `reference.Reference`:
+        its colours are matched to the image's by lightness features and applied where they match (hints win)."""
         image = np.asarray(image)
         if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (1, 3, 4)) or image.size == 0:
             raise ValueError(f"expected a gray (H, W), RGB (H, W, 3) or RGBA (H, W, 4) image, got shape {image.shape}")
@@ -93,6 +96,13 @@ class Colorizer:
             from colorize_cli import hints as guided
 
             hints = guided.resolve(hints, swapped, hint_size or guided.DEFAULT_SIZE, rgb_order=True, reach=hint_reach)
+        if reference is not None:
+            import dataclasses
+
+            from colorize_cli import hints as guided, reference as references
+
+            base = hints if hints is not None else guided.Hints.none(swapped.shape[:2])
+            hints = dataclasses.replace(base, reference=references.resolve(reference, rgb_order=True))
         out = self.colorize_bgr(swapped, hints)
         out = out[:, :, [2, 1, 0, 3][: out.shape[2]]]
         return out.astype(np.float32) / 65535 if is_float else out

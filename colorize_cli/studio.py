@@ -4,8 +4,9 @@ One process serves one photo, or the photos of one folder, to a browser on this 
 
 - the model runs once per photo and model (`Prediction`, cached); a change of hints or saturation only
   re-renders from that prediction (`Studio.render`, about 0.5 s for 1 MP with hints on two cores);
-- Save writes NAME_color.EXT exactly as `colorize NAME --hints NAME.hints.json` would (same pixels, same
-  provenance record) and that hints file beside it, which the page loads back when the photo is opened;
+- Save writes NAME_color.EXT exactly as `colorize NAME --hints NAME.hints.json [--reference REF]` would
+  (same pixels, same provenance record) and that hints file beside it, which the page loads back when the
+  photo is opened; a reference dropped on the page is kept beside the photo as NAME.ref-DIGEST.EXT;
 - safe by default: it binds 127.0.0.1 only, every request must carry the random token of the URL it
   prints (as Jupyter does) and a Host header naming this address (no DNS rebinding), and it reads and
   writes only the photos it listed at start and files inside their folder (no traversal, no symlink out).
@@ -39,12 +40,17 @@ HOST = "127.0.0.1"
 SUFFIX = "_color"  # the CLI's default: Save writes what plain `colorize NAME` would name its output
 HINTS_SUFFIX = ".hints.json"
 MAX_BODY = 1_000_000  # bytes of one request (a hints file of thousands of dots is ~50 kB)
+MAX_UPLOAD = 50_000_000  # bytes of an uploaded reference photo
+MAX_UPLOAD_PIXELS = 50_000_000  # ... and its pixels, read from its header before anything is decoded (bombs)
+UPLOAD_FORMATS = {"PNG": ".png", "JPEG": ".jpg", "WEBP": ".webp", "TIFF": ".tif", "BMP": ".bmp"}
+REFERENCE_TAG = ".ref-"  # uploaded references are kept beside the photo as NAME.ref-DIGEST.EXT
 MAX_HINTS = 2000
 MAX_HINT_SIZE = 64
 PREVIEW_SIDE = 2048  # the page's pictures at most this many pixels across (renders are full size)
 THUMB_SIDE = 160
 CACHED_PREDICTIONS = 8  # photos x models whose model run is kept
-REFERENCE_NOTE = "Colour from a reference photo is not in this version of colorize yet (it comes with --reference)."
+REFERENCE_NOTE = ("Drop a colour photo of the same scene, a coloured frame or the same clothes here: its colours are "
+                  "matched by lightness and applied where they match; your dots win.")
 
 
 class StudioError(ColorizeError):
@@ -72,6 +78,7 @@ class Edit:
     saturation: float
     points: list
     hint_size: int
+    reference: str | None = None  # a reference photo inside the root (uploaded, or already there), relative to it
 
 
 class Studio:
@@ -102,6 +109,7 @@ class Studio:
         if not self.photos:
             raise StudioError(f"{target}: no photos to colorize in this folder")
         self._colorizers: dict = {}
+        self._references: dict = {}  # path -> (mtime, reference.Reference): matching features are made once
         self._predictions: OrderedDict = OrderedDict()
         self._lock = threading.RLock()  # one model run or render at a time: two cores, and LiteRT is not re-entrant
 
@@ -115,6 +123,8 @@ class Studio:
             return {target.name: target.absolute()}
         photos = {}
         for path in media.walk(self.root)[0]:
+            if REFERENCE_TAG in path.name:  # a reference uploaded to an earlier session
+                continue
             if self.inside(path) and metadata.read_provenance(path) is None:
                 photos[path.relative_to(self.root).as_posix()] = path
         return photos
@@ -145,7 +155,7 @@ class Studio:
         return {"photos": list(self.photos), "folder": self.folder_mode, "root": self.root.name,
                 "models": [{"name": name, "saturation": float(card.saturation)} for name, card in sorted(self.models.items())],
                 "default_model": self.default_model, "hint_size": _default_hint_size(),
-                "reference": {"available": False, "note": REFERENCE_NOTE}}
+                "reference": {"available": True, "note": REFERENCE_NOTE}, "max_upload": MAX_UPLOAD}
 
     # -- the model, once per photo and model -----------------------------------------------------------
     def _colorizer(self, model: str):
@@ -207,8 +217,11 @@ class Studio:
         height, width = self.shape(name)
         document = {"format": _points_format(), "version": 1, "width": width, "height": height, "hint_size": size, "hints": dots}
         points = _parse_points(document, "hints")[0]
+        reference = request.get("reference") or None
+        if reference is not None:
+            self.reference_path(reference)
         # rounded as the page shows it: the saved command's --saturation then means exactly this number
-        return Edit(name, model, round(float(saturation), 2), points, size)
+        return Edit(name, model, round(float(saturation), 2), points, size, reference)
 
     def render(self, edit: Edit) -> np.ndarray:
         """The full-size output for `edit` (OpenCV order, the photo's depth and alpha), as the CLI makes it."""
@@ -219,12 +232,82 @@ class Studio:
             ab = prediction.ab * np.float32(edit.saturation) if edit.saturation != 1.0 else prediction.ab
             return colorizer.finish(prediction.image, prediction.lightness, ab, self._hints_for(edit, prediction.image))
 
-    @staticmethod
-    def _hints_for(edit: Edit, image: np.ndarray):
-        """The studio's one call into `hints`: the page's dots as the CLI's --hints NAME.hints.json makes them."""
+    def _hints_for(self, edit: Edit, image: np.ndarray):
+        """The studio's one call into `hints`: the page's dots and reference resolved by the same HintSpec
+        that `colorize PHOTO --hints NAME.hints.json [--reference REF]` makes (its default reach)."""
         from colorize_cli import hints
 
-        return hints.from_points(edit.points, image.shape[:2], edit.hint_size)
+        spec = hints.HintSpec(None, [], edit.hint_size, reach=hints.REACH, reference=self._reference(edit.reference),
+                              file_points=(edit.points, edit.hint_size, image.shape[:2]))
+        return spec.resolve(image)
+
+    # -- references -----------------------------------------------------------------------------------------
+    def reference_path(self, name) -> Path:
+        """A reference photo named relative to the root: a file inside it (links followed), or StudioError."""
+        from colorize_cli import media
+
+        if not isinstance(name, str) or not name or Path(name).is_absolute() or ".." in Path(name).parts:
+            raise StudioError(f"reference {name!r}: give a photo inside {self.root.name}/", HTTPStatus.FORBIDDEN)
+        path = self.root / name
+        if not self.inside(path):
+            raise StudioError(f"reference {name!r} leads outside {self.root.name}/", HTTPStatus.FORBIDDEN)
+        if not path.is_file() or path.suffix.lower() not in media.IMAGE_EXTENSIONS:
+            raise StudioError(f"reference {name!r}: no such photo; drop it on the page again", HTTPStatus.NOT_FOUND)
+        return path
+
+    def _reference(self, name: str | None):
+        """The reference as the CLI's --reference loads it (cached while the file is unchanged)."""
+        if name is None:
+            return None
+        from colorize_cli import reference
+
+        path = self.reference_path(name)
+        stamp = path.stat().st_mtime_ns
+        if self._references.get(path, (None,))[0] != stamp:
+            try:
+                self._references[path] = (stamp, reference.load_all([path]))
+            except ColorizeError as exc:
+                raise StudioError(str(exc), HTTPStatus.UNPROCESSABLE_ENTITY) from None
+        return self._references[path][1]
+
+    def add_reference(self, photo: str, data: bytes, label: str = "upload") -> dict:
+        """An uploaded reference photo, checked (an image, not a bomb, in colour) and kept beside the photo as
+        NAME.ref-DIGEST.EXT, so that a saved command can name it; StudioError with what is wrong otherwise."""
+        import hashlib
+        import io
+
+        from PIL import Image
+
+        from colorize_cli import files
+
+        source = self.photo(photo)
+        Image.MAX_IMAGE_PIXELS = None  # our own limit, below, not Pillow's warning
+        try:
+            with Image.open(io.BytesIO(data)) as header:
+                kind, (width, height) = header.format, header.size
+        except Exception:
+            raise StudioError(f"{label}: not an image (or a kind this page cannot read); drop a PNG, JPEG, WebP or TIFF",
+                              HTTPStatus.UNPROCESSABLE_ENTITY) from None
+        if kind not in UPLOAD_FORMATS:
+            raise StudioError(f"{label}: a {kind} image; drop a PNG, JPEG, WebP or TIFF", HTTPStatus.UNPROCESSABLE_ENTITY)
+        if width * height > MAX_UPLOAD_PIXELS:
+            raise StudioError(f"{label}: {width}x{height} is {width * height / 1e6:.0f} megapixels, over the "
+                              f"{MAX_UPLOAD_PIXELS / 1e6:.0f} MP limit for a reference (a corrupt or hostile file?)",
+                              HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
+        target = source.parent / f"{source.stem}{REFERENCE_TAG}{hashlib.sha256(data).hexdigest()[:8]}{UPLOAD_FORMATS[kind]}"
+        fresh = not target.exists()
+        if fresh:
+            files.write_atomic(target, data)
+        name = target.relative_to(self.root).as_posix()
+        try:
+            with self._lock:
+                self._reference(name)  # decodes it as --reference does: a truncated file or a gray one stops here
+        except StudioError as exc:
+            if fresh:
+                target.unlink(missing_ok=True)
+            raise StudioError(str(exc).replace(f"--reference {target}", label).replace(str(target), label), exc.status) from None
+        self.log(f"reference {name} ({width}x{height}) for {photo}")
+        return {"reference": name}
 
     def preview(self, edit: Edit) -> tuple[bytes, float]:
         """(JPEG of the render for the page, seconds it took)."""
@@ -251,7 +334,8 @@ class Studio:
 
         document = hints.points_document(edit.points, shape, edit.hint_size)
         # the page's other settings, read back by the page (the CLI takes them from `command`)
-        document.update(image=Path(edit.photo).name, model=edit.model, saturation=edit.saturation, command=command)
+        document.update(image=Path(edit.photo).name, model=edit.model, saturation=edit.saturation, reference=edit.reference,
+                        command=command)
         return document
 
     def saved_hints(self, name: str) -> dict | None:
@@ -282,8 +366,14 @@ class Studio:
         saturation = document.get("saturation")
         if not isinstance(saturation, (int, float)) or not 0 <= saturation <= 4:
             saturation = float(self.models[model].saturation)
+        reference = document.get("reference") or None
+        if reference is not None:
+            try:
+                self.reference_path(reference)
+            except StudioError:
+                reference = None  # the file it names is gone: the page shows the dots without it
         return {"hints": [{"x": x, "y": y, "color": "#%02x%02x%02x" % rgb} for x, y, rgb in points],
-                "hint_size": size, "model": model, "saturation": saturation}
+                "hint_size": size, "model": model, "saturation": saturation, "reference": reference}
 
     def save(self, edit: Edit, folder: str = "") -> dict:
         """Write the output and its hints file into `folder` (relative to the root; "" beside the photo):
@@ -305,7 +395,7 @@ class Studio:
         document = self.hints_document(edit, shape, self._command(edit, source, target, hints_path))
         files.write_atomic(hints_path, (json.dumps(document, indent=1) + "\n").encode())
         # the provenance the CLI records for these settings and this very hints file
-        spec = HintSpec.parse(hints_path, [])
+        spec = HintSpec.parse(hints_path, [], references=[self.reference_path(edit.reference)] if edit.reference else ())
         provenance = self.provenance(edit.model, edit.saturation, {"hints": spec.describe()})
         with self._lock:
             meta = self.prediction(edit.photo, edit.model).meta
@@ -341,6 +431,8 @@ class Studio:
             return shlex.quote(str(path.resolve().relative_to(self.root)) if self.inside(path) else str(path))
 
         parts = ["colorize", rel(source), "--hints", rel(hints_path)]
+        if edit.reference:
+            parts += ["--reference", rel(self.reference_path(edit.reference))]
         if edit.model != self.default_model:
             parts += ["-m", shlex.quote(edit.model)]
         if edit.saturation != float(self.models[edit.model].saturation):
@@ -429,7 +521,10 @@ class _Handler(BaseHTTPRequestHandler):
             route = ROUTES.get((method, url.path))
             if route is None:
                 raise StudioError(f"no such page: {method} {url.path}", HTTPStatus.NOT_FOUND)
-            body = self._body() if method == "POST" else b""
+            if (method, url.path) == ("POST", "/api/reference"):
+                body = self._body(MAX_UPLOAD, "give a smaller copy of the reference photo")
+            else:
+                body = self._body() if method == "POST" else b""
             route(self, query, body)
         except StudioError as exc:
             if exc.status in (HTTPStatus.UNPROCESSABLE_ENTITY, HTTPStatus.REQUEST_ENTITY_TOO_LARGE, HTTPStatus.FORBIDDEN):
@@ -450,15 +545,15 @@ class _Handler(BaseHTTPRequestHandler):
         given = query.get("token") or self.headers.get("X-Colorize-Token") or ""
         return host_ok and hmac.compare_digest(given.encode(), self.studio.token.encode())
 
-    def _body(self) -> bytes:
+    def _body(self, limit: int = MAX_BODY, what: str = f"load a NAME{HINTS_SUFFIX} saved by this page") -> bytes:
         try:
             length = int(self.headers.get("Content-Length", ""))
         except ValueError:
             raise StudioError("a request body needs its Content-Length", HTTPStatus.LENGTH_REQUIRED) from None
-        if length > MAX_BODY or length < 0:
+        if length > limit or length < 0:
             self.close_connection = True  # its body is not read
-            raise StudioError(f"upload of {length / 1e6:.1f} MB is over the {MAX_BODY / 1e6:.0f} MB limit; "
-                              f"load a NAME{HINTS_SUFFIX} saved by this page", HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
+            raise StudioError(f"upload of {length / 1e6:.1f} MB is over the {limit / 1e6:.0f} MB limit; {what}",
+                              HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
         return self.rfile.read(length)
 
     def _send(self, status: int, payload: bytes, content_type: str, headers: dict | None = None) -> None:
@@ -514,6 +609,9 @@ class _Handler(BaseHTTPRequestHandler):
     def load_hints(self, query, body):
         self._json(self.studio.load_hints(query.get("photo"), body))
 
+    def reference(self, query, body):
+        self._json(self.studio.add_reference(query.get("photo"), body, query.get("name") or "upload"))
+
 
 ROUTES = {
     ("GET", "/"): _Handler.index,
@@ -526,6 +624,7 @@ ROUTES = {
     ("POST", "/api/render"): _Handler.render,
     ("POST", "/api/save"): _Handler.save,
     ("POST", "/api/load-hints"): _Handler.load_hints,
+    ("POST", "/api/reference"): _Handler.reference,
 }
 
 

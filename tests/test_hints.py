@@ -69,6 +69,19 @@ def test_a_hint_spreads_within_its_region_and_stops_at_a_strong_edge():
         assert chroma(out, y, x) < 0.05 * hint_chroma
 
 
+def test_a_hint_on_one_region_leaves_the_other_at_the_prior():
+    gray = two_regions()
+    lightness = colorspace.lightness(gray)
+    prior = np.empty((8, 8, 2), np.float32)
+    prior[..., 0], prior[..., 1] = 0.15, -0.10  # a model that predicts a mild violet everywhere
+    automatic = colorspace.bgr_to_lab(colorspace.render(gray, lightness, prior))
+    red = hints.from_points([(20, 45, "#c03030")], gray.shape, size=5)
+    out = colorspace.bgr_to_lab(hints.render(gray, lightness, prior, red))
+    moved = np.hypot(*(out[..., 1:] - automatic[..., 1:]).transpose(2, 0, 1))
+    assert moved[:, 82:].max() < 1.0  # the other region: the prior's colour, to 8-bit rounding
+    assert moved[:, :78].min() > 20  # the hinted region: all of it recoloured
+
+
 def test_two_hints_colour_two_regions_with_a_sharp_boundary_pure_levin():
     gray = two_regions()
     given = hints.from_points([(20, 45, "#c03030"), (130, 45, "#3050c0")], gray.shape)
@@ -151,13 +164,29 @@ def test_cli_defaults_are_the_modules():
     assert defaults["hint_size"] == hints.DEFAULT_SIZE and defaults["hint_reach"] == hints.REACH
 
 
-def test_a_shorter_reach_keeps_a_hint_local():
+def test_a_shorter_reach_keeps_a_hint_local_and_a_long_one_shifts_the_whole_photo():
     gray = two_regions(edge=160)  # one uniform region
     red = hints.from_points([(10, 45, "#c03030")], gray.shape)
     lightness, prior = colorspace.lightness(gray), np.zeros((8, 8, 2), np.float32)
     far = {reach: chroma(hints.render(gray, lightness, prior, dataclasses.replace(red, reach=reach)), 45, 150)
-           for reach in (0.05, hints.REACH)}
-    assert far[0.05] < 0.2 * far[hints.REACH]
+           for reach in (0.05, hints.REACH, 4.0)}
+    near = {reach: chroma(hints.render(gray, lightness, prior, dataclasses.replace(red, reach=reach)), 45, 40)
+            for reach in (0.05, hints.REACH)}
+    assert near[0.05] < 0.2 * near[hints.REACH]
+    assert far[hints.REACH] < 0.2 * far[4.0] and far[4.0] > 30
+
+
+def test_a_hint_stays_in_its_region_of_a_photo():
+    """One hint on the astronaut's suit: the colour moves on a minority of the photo, and at the hint it is exact."""
+    truth = truth_photo((192, 256))
+    gray = colorspace.from_float(colorspace.bgr_to_gray_lab(truth), np.uint8)
+    lightness, prior = colorspace.lightness(gray), np.zeros((8, 8, 2), np.float32)
+    blue = hints.from_points([(45, 124, "#3050c0")], gray.shape[:2])
+    moved = {}
+    for reach in (hints.REACH, np.inf):
+        out = colorspace.bgr_to_lab(hints.render(gray, lightness, prior, dataclasses.replace(blue, reach=reach)))
+        moved[reach] = float((np.hypot(out[..., 1], out[..., 2]) > 10).mean())
+    assert 0.02 < moved[hints.REACH] < 0.25 and moved[np.inf] > 3 * moved[hints.REACH]  # pure Levin: everywhere
 
 
 def test_a_close_colour_name_is_suggested(photo):

@@ -97,7 +97,7 @@ def test_render_shows_the_automatic_colour_and_a_hint_recolours_its_region_only(
     status, payload, headers = served.call("GET", "/api/state")
     state = json.loads(payload)
     assert status == 200 and state["photos"] == ["street.png"] and state["default_model"] == "lsgan"
-    assert "lsgan" in [m["name"] for m in state["models"]] and state["reference"]["available"] is False
+    assert "lsgan" in [m["name"] for m in state["models"]] and state["reference"]["available"] is True
     status, payload, _ = served.call("GET", "/api/photo", params="photo=street.png")
     assert status == 200 and json.loads(payload)["width"] == 160 and json.loads(payload)["height"] == 120
     edit = {"photo": "street.png", "model": "lsgan", "saturation": 1.0, "hint_size": 5, "hints": []}
@@ -147,7 +147,7 @@ def test_save_writes_what_the_cli_makes_from_the_saved_hints_file(served, photo,
     # the page gets the file back when the photo is opened again
     status, payload, _ = served.call("GET", "/api/photo", params="photo=street.png")
     back = json.loads(payload)["saved"]
-    assert back == {"hints": edit["hints"], "hint_size": 7, "model": "lsgan", "saturation": 1.7}
+    assert back == {"hints": edit["hints"], "hint_size": 7, "model": "lsgan", "saturation": 1.7, "reference": None}
     assert json.loads(hints_file.read_text())["command"] == saved["command"]
 
 
@@ -162,6 +162,54 @@ def test_save_into_a_chosen_folder_and_never_over_a_file_colorize_did_not_make(s
     status, payload, _ = served.call("POST", "/api/save", edit)
     assert status == 409 and "not made by colorize" in json.loads(payload)["error"]
     assert cv2.imread(str(foreign)) is not None and metadata.read_provenance(foreign) is None  # kept
+
+
+def coloured_scene(height=120, width=160):
+    """The two-region scene in colour (a green left half, a red right half): a reference for `two_regions`."""
+    gray = two_regions(height, width)
+    lab = np.zeros((height, width, 3), np.float32)
+    lab[:, :, 0] = gray.astype(np.float32) * 100 / 255
+    lab[:, : width // 2, 1], lab[:, : width // 2, 2] = -35, 30
+    lab[:, width // 2:, 1], lab[:, width // 2:, 2] = 45, 25
+    return (np.clip(cv2.cvtColor(lab, cv2.COLOR_LAB2BGR), 0, 1) * 255 + 0.5).astype(np.uint8)
+
+
+def test_a_reference_colours_the_render_and_save_names_it_for_the_cli(served, photo, monkeypatch):
+    status, payload, _ = served.call("POST", "/api/reference", cv2.imencode(".png", coloured_scene())[1].tobytes(),
+                                     params="photo=street.png&name=scene.png")
+    reference = json.loads(payload)["reference"]
+    assert status == 200 and reference.startswith("street.ref-") and (photo.parent / reference).is_file()
+    edit = {"photo": "street.png", "hints": []}
+    plain = decode(served.call("POST", "/api/render", edit)[1])
+    guided = decode(served.call("POST", "/api/render", {**edit, "reference": reference})[1])
+    right = (slice(20, 100), slice(100, 150))
+    assert mean_ab(guided, *right)[0] > mean_ab(plain, *right)[0] + 10  # redder, as the reference is there
+    status, payload, _ = served.call("POST", "/api/save", {**edit, "reference": reference,
+                                                          "hints": [{"x": 40, "y": 60, "color": BLUE}]})
+    saved = json.loads(payload)
+    assert status == 200 and saved["command"] == f"colorize street.png --hints street.hints.json --reference {reference}"
+    monkeypatch.chdir(photo.parent)
+    args = shlex.split(saved["command"])[1:]
+    assert "Nothing to do" in runner.invoke(app, args, catch_exceptions=False).output
+    assert runner.invoke(app, [*args, "-o", "cli.png"], catch_exceptions=False).exit_code == 0
+    assert np.array_equal(cv2.imread("street_color.png", cv2.IMREAD_UNCHANGED), cv2.imread("cli.png", cv2.IMREAD_UNCHANGED))
+    assert json.loads(served.call("GET", "/api/photo", params="photo=street.png")[1])["saved"]["reference"] == reference
+    for name in ("../x.png", "/etc/passwd", "street.hints.json"):
+        status, _, _ = served.call("POST", "/api/render", {**edit, "reference": name})
+        assert status in (403, 404)
+    assert Served(photo.parent).studio.state()["photos"] == ["street.png"]  # a reference is not a photo to colorize
+
+
+def png_declaring(width, height):
+    """A tiny PNG whose header declares width x height pixels (a decompression bomb's signature)."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\x00" * 1000)) + chunk(b"IEND", b""))
 
 
 # -- safety ------------------------------------------------------------------------------------------------
@@ -221,16 +269,27 @@ def test_bad_uploads_get_a_message_and_a_log_line_and_the_server_goes_on(served)
         status, payload, _ = served.call("POST", "/api/load-hints", body, params="photo=street.png")
         assert status == status_expected and words in json.loads(payload)["error"]
     # a huge upload is refused from its Content-Length, unread
-    connection = http.client.HTTPConnection(studio.HOST, served.port, timeout=30)
-    connection.putrequest("POST", f"/api/load-hints?token={served.studio.token}&photo=street.png", skip_host=True)
-    connection.putheader("Host", f"127.0.0.1:{served.port}")
-    connection.putheader("Content-Length", str(2 * 10**9))
-    connection.endheaders()
-    connection.send(b"x" * 1000)
-    response = connection.getresponse()
-    assert response.status == 413 and "over the 1 MB limit" in json.loads(response.read())["error"]
-    connection.close()
+    for path, words in (("/api/load-hints", "over the 1 MB limit"), ("/api/reference", "over the 50 MB limit")):
+        connection = http.client.HTTPConnection(studio.HOST, served.port, timeout=30)
+        connection.putrequest("POST", f"{path}?token={served.studio.token}&photo=street.png", skip_host=True)
+        connection.putheader("Host", f"127.0.0.1:{served.port}")
+        connection.putheader("Content-Length", str(2 * 10**9))
+        connection.endheaders()
+        connection.send(b"x" * 1000)
+        response = connection.getresponse()
+        assert response.status == 413 and words in json.loads(response.read())["error"]
+        connection.close()
     assert sum("refused POST /api/load-hints" in line for line in served.lines) == 4
+    # references: not an image, a bomb, a gray photo, a truncated one: a message each, nothing kept
+    truncated = cv2.imencode(".jpg", coloured_scene())[1].tobytes()[:600]
+    for body, status_expected, words in ((b'{"not": "an image"}', 422, "not an image"),
+                                         (png_declaring(30000, 30000), 413, "900 megapixels, over the 50 MP limit"),
+                                         (cv2.imencode(".png", two_regions())[1].tobytes(), 422, "gray"),
+                                         (truncated, 422, "scene.jpg")):
+        status, payload, _ = served.call("POST", "/api/reference", body, params="photo=street.png&name=scene.jpg")
+        assert status == status_expected and words in json.loads(payload)["error"], payload
+    assert not list(served.studio.root.glob("*.ref-*"))
+    assert sum("refused POST /api/reference" in line for line in served.lines) == 5
     assert served.call("GET", "/api/state")[0] == 200
 
 

@@ -11,6 +11,7 @@ const state = {
   history: [],                            // earlier `hints` lists, for Undo
   selected: -1,                           // index of the selected dot
   hintSize: 5, model: null, saturation: 1,
+  reference: null,                        // a reference photo's name (inside the photo's folder), or null
   models: {},                             // name -> calibrated saturation
 };
 let rendering = false, pending = false, changedAt = 0, afterUrl = null;
@@ -45,7 +46,8 @@ function changed() {
 }
 
 function editBody() {
-  return { photo: state.photo, model: state.model, saturation: state.saturation, hint_size: state.hintSize, hints: state.hints };
+  return { photo: state.photo, model: state.model, saturation: state.saturation, hint_size: state.hintSize,
+           hints: state.hints, reference: state.reference };
 }
 
 async function renderLoop() {
@@ -204,6 +206,7 @@ $("model").addEventListener("change", () => {
 // -- hints files and Save ----------------------------------------------------------------------------------
 function applySettings(settings) {
   state.hints = settings.hints;
+  showReference(settings.reference || null);
   state.hintSize = settings.hint_size;
   state.model = settings.model;
   state.saturation = settings.saturation;
@@ -248,6 +251,43 @@ $("save").addEventListener("click", async () => {
   }
 });
 
+// -- a reference photo: dropped or chosen, uploaded, then part of every render ----------------------------
+function showReference(name) {
+  state.reference = name;
+  $("reference-name").textContent = name ? `using ${name}` : "";
+  $("reference-remove").disabled = !name;
+}
+
+async function uploadReference(file) {
+  if (!file || !state.photo) return;
+  say(`checking ${file.name}…`);
+  try {
+    const response = await fetch(address("/api/reference", { photo: state.photo, name: file.name }), { method: "POST", body: file });
+    if (!response.ok) throw new Error(await failure(response));
+    showReference((await response.json()).reference);
+    changed();
+  } catch (error) {
+    say(error.message, true);
+  }
+}
+
+function enableReference(note) {
+  const zone = $("reference");
+  $("reference-note").textContent = note;
+  zone.setAttribute("aria-disabled", "false");
+  $("reference-choose").disabled = false;
+  $("reference-choose").addEventListener("click", () => $("reference-file").click());
+  $("reference-file").addEventListener("change", () => { uploadReference($("reference-file").files[0]); $("reference-file").value = ""; });
+  $("reference-remove").addEventListener("click", () => { showReference(null); changed(); });
+  zone.addEventListener("dragover", (event) => { event.preventDefault(); zone.classList.add("over"); });
+  zone.addEventListener("dragleave", () => zone.classList.remove("over"));
+  zone.addEventListener("drop", (event) => {
+    event.preventDefault();
+    zone.classList.remove("over");
+    uploadReference(event.dataTransfer.files[0]);
+  });
+}
+
 // -- photos ----------------------------------------------------------------------------------------------
 async function openPhoto(name) {
   say("opening…");
@@ -258,7 +298,7 @@ async function openPhoto(name) {
     state.photo = name; state.width = info.width; state.height = info.height;
     state.history = []; state.selected = -1;
     applySettings(info.saved || { hints: [], hint_size: state.defaultHintSize, model: state.defaultModel,
-                                  saturation: state.models[state.defaultModel] });
+                                  saturation: state.models[state.defaultModel], reference: null });
     $("photo-name").textContent = name + (info.saved ? " (its saved hints loaded)" : "");
     $("before").src = address("/api/before", { photo: name });
     $("save").disabled = false;
@@ -280,7 +320,8 @@ async function start() {
   }
   state.defaultModel = info.default_model;
   state.defaultHintSize = info.hint_size;
-  $("reference-note").textContent = info.reference.note;
+  if (info.reference.available) enableReference(info.reference.note);
+  else $("reference-note").textContent = info.reference.note;
   if (info.folder) {
     const strip = $("strip");
     strip.hidden = false;
