@@ -372,7 +372,7 @@ def wait_for(page, selector, attribute, value, timeout=30):
         page.wait_for_timeout(20)
 
 
-@pytest.mark.slow  # ~15 s: a browser and five renders of a 1 MP photo
+@pytest.mark.slow  # ~20 s: a browser and six renders of a 1 MP photo
 def test_the_page_in_chromium_places_a_hint_recolours_its_region_and_saves_what_the_cli_makes(tmp_path, monkeypatch):
     browser_path = chromium()
     if browser_path is None:
@@ -424,6 +424,13 @@ def test_the_page_in_chromium_places_a_hint_recolours_its_region_and_saves_what_
             wait_for(page, "#after", "data-version", "5")
             assert page.locator(".dot").count() == 1
             assert max(abs(a - b) for a, b in zip(page.evaluate(region, right), before_right)) < 2
+            # a reference photo chosen in its drop zone recolours the region it matches (red on the right)
+            cv2.imwrite(str(tmp_path / "scene.png"), coloured_scene(height, width))
+            page.set_input_files("#reference-file", str(tmp_path / "scene.png"))
+            wait_for(page, "#after", "data-version", "6")
+            referenced_right = page.evaluate(region, right)
+            assert referenced_right[0] - referenced_right[2] > before_right[0] - before_right[2] + 10
+            assert page.inner_text("#reference-name").startswith("using street.ref-")
             page.click("#save")
             wait_for(page, "#saved", "data-output", "street_color.png")
             command = page.inner_text("#saved code")
@@ -438,7 +445,7 @@ def test_the_page_in_chromium_places_a_hint_recolours_its_region_and_saves_what_
     x, y = saved["hints"][0]["x"], saved["hints"][0]["y"]
     assert (x, y) == (350, 500)  # where the dot was dragged to
     monkeypatch.chdir(root)
-    assert command == "colorize street.png --hints street.hints.json"
+    assert command == f"colorize street.png --hints street.hints.json --reference {saved['reference']}"
     made = runner.invoke(app, [*shlex.split(command)[1:], "-o", "cli.png"], catch_exceptions=False)
     assert made.exit_code == 0, made.output
     assert np.array_equal(cv2.imread("street_color.png", cv2.IMREAD_UNCHANGED), cv2.imread("cli.png", cv2.IMREAD_UNCHANGED))
