@@ -79,7 +79,8 @@ def main() -> None:
                 wait_attribute(page, "#after", "data-version", str(index + 2))
                 times.append(int(page.get_attribute("#after", "data-ms")))
                 renders.append(int(page.inner_text("#timing").split("render ")[1].split(" ")[0]))
-            if args.screenshot:
+            if args.screenshot:  # with the before/after divider a third of the way in
+                page.eval_on_selector("#compare", "(el) => { el.value = '33'; el.dispatchEvent(new Event('input')); }")
                 page.click("#save")
                 wait_attribute(page, "#saved", "data-output", "camera_color.png")
                 kind = "jpeg" if args.screenshot.suffix.lower() in (".jpg", ".jpeg") else "png"
