@@ -760,7 +760,7 @@ def backend_label(card) -> str:
 
 @app.command("studio")
 def studio_command(
-    path: Path = typer.Argument(Path("."), metavar="[PHOTO|FOLDER]", help="A photo, or a folder whose photos the page lists (default: here)."),
+    path: Path = typer.Argument(Path("."), metavar="PHOTO|FOLDER", help="A photo, or a folder whose photos the page lists (default: here)."),
     port: int = typer.Option(0, "--port", min=0, max=65535, help="Port on 127.0.0.1 (default: a free one)."),
     no_browser: bool = typer.Option(False, "--no-browser", help="Print the address only; do not open the default browser."),
     verbose: bool = VerboseOption,

@@ -596,7 +596,12 @@ class _Handler(BaseHTTPRequestHandler):
     def photo_info(self, query, body):
         name = query.get("photo")
         height, width = self.studio.shape(name)
-        self._json({"photo": name, "width": width, "height": height, "saved": self.studio.saved_hints(name)})
+        try:
+            saved, problem = self.studio.saved_hints(name), None
+        except StudioError as exc:  # a broken hints file beside the photo: the photo still opens, the page says why
+            saved, problem = None, f"{exc} (not loaded)"
+            self.studio.log(problem)
+        self._json({"photo": name, "width": width, "height": height, "saved": saved, "saved_error": problem})
 
     def render(self, query, body):
         payload, seconds = self.studio.preview(self.studio.edit(self._request(body)))

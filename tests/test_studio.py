@@ -313,10 +313,24 @@ def test_colorize_hints_reads_a_hints_file_and_names_what_is_wrong_with_one(phot
     assert same.exit_code == 0
 
 
-def test_studio_refuses_what_it_cannot_serve_in_one_line(tmp_path):
-    for target, words in ((tmp_path / "missing.png", "no such file or folder"), (tmp_path, "no photos")):
+def test_studio_refuses_what_it_cannot_serve_in_one_line(tmp_path, served, photo):
+    for target, words in ((tmp_path / "missing.png", "no such file or folder"), (tmp_path / "empty", "no photos"),
+                          (photo.with_name("notes.txt"), "not a photo")):
+        if target.name == "empty":
+            target.mkdir()
+        if target.suffix == ".txt":
+            target.write_text("x")
         result = runner.invoke(app, ["studio", str(target), "--no-browser"], catch_exceptions=False)
         assert result.exit_code == 2 and words in result.output
+    result = runner.invoke(app, ["studio", str(photo), "--no-browser", "--port", str(served.port)], catch_exceptions=False)
+    assert result.exit_code == 2 and f"port {served.port} is in use" in result.output
+
+
+def test_a_broken_hints_file_beside_the_photo_does_not_stop_it_opening(served, photo):
+    photo.with_name("street.hints.json").write_text("{broken")
+    status, payload, _ = served.call("GET", "/api/photo", params="photo=street.png")
+    info = json.loads(payload)
+    assert status == 200 and info["saved"] is None and "not a hints file (not JSON)" in info["saved_error"]
 
 
 def test_the_command_serves_its_address_and_stops_cleanly_on_ctrl_c(photo):

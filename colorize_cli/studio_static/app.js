@@ -299,7 +299,8 @@ async function openPhoto(name) {
     state.history = []; state.selected = -1;
     applySettings(info.saved || { hints: [], hint_size: state.defaultHintSize, model: state.defaultModel,
                                   saturation: state.models[state.defaultModel], reference: null });
-    $("photo-name").textContent = name + (info.saved ? " (its saved hints loaded)" : "");
+    $("photo-name").textContent = name + (info.saved ? " (its saved hints loaded)" : "") +
+      (info.saved_error ? ` — ${info.saved_error}` : "");
     $("before").src = address("/api/before", { photo: name });
     $("save").disabled = false;
     $("saved").replaceChildren();
