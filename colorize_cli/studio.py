@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import os
 import secrets
 import shlex
 import threading
@@ -104,7 +105,9 @@ class Studio:
         self.models = {listing.name: listing.card for listing in registry.listings() if listing.card.runnable}
         if not self.models:
             raise StudioError("no runnable model in this install; `colorize models` says where each one comes from")
-        self.default_model = registry.DEFAULT_MODEL if registry.DEFAULT_MODEL in self.models else sorted(self.models)[0]
+        # the CLI's default (COLORIZE_MODEL, else lsgan), so that the saved command needs no -m for it
+        default = os.environ.get("COLORIZE_MODEL") or registry.DEFAULT_MODEL
+        self.default_model = default if default in self.models else sorted(self.models)[0]
         self.photos = self._list_photos(target)
         if not self.photos:
             raise StudioError(f"{target}: no photos to colorize in this folder")
