@@ -685,6 +685,40 @@ def backend_label(card) -> str:
     return "TensorFlow" if card.has_weights else "—"
 
 
+@app.command("studio", cls=PanelledCommand)
+def studio_command(
+    path: Path = typer.Argument(Path("."), metavar="PHOTO|FOLDER", help="A photo, or a folder whose photos the page lists (default: here)."),
+    port: int = typer.Option(0, "--port", min=0, max=65535, help="Port on 127.0.0.1 (default: a free one)."),
+    no_browser: bool = typer.Option(False, "--no-browser", help="Print the address only; do not open the default browser."),
+    verbose: bool = VerboseOption,
+):
+    """A local web page to click hints onto a photo and watch the colour change; Save writes NAME_color.EXT
+    and NAME.hints.json (`colorize NAME --hints NAME.hints.json` makes the same file). Ctrl-C stops it.
+
+    Serves 127.0.0.1 only, to the address it prints (with its random token), and only the photo's folder."""
+    from colorize_cli.quiet import quiet_libraries
+
+    quiet_libraries(verbose)
+    from colorize_cli import studio
+
+    def provenance(name: str, saturation: float, extra: dict) -> dict:  # exactly what `colorize` records
+        from colorize_cli import jobs
+
+        return jobs.Model(name, saturation, provenance_extra=extra).provenance()
+
+    def log(line: str) -> None:
+        say((time.strftime('%H:%M:%S'), "dim"), f" {line}")
+
+    def ready(url: str) -> None:
+        say(("colorize studio", "bold"), f" serving {path} at {url} — Ctrl-C stops it")
+
+    try:
+        studio.serve(studio.Studio(path, provenance, log), port, open_browser=not no_browser, on_ready=ready)
+    except ColorizeError as exc:
+        fail(str(exc), 2)
+    say("stopped")
+
+
 @app.command("eval", cls=PanelledCommand)
 def eval_command(
     folders: List[Path] = typer.Argument(..., metavar="FOLDER", help="Folders of colour photos (made gray, colorized, compared with the originals); "

@@ -231,6 +231,62 @@ def read_marks(path: Path) -> np.ndarray:
         raise HintError(f"--hints {exc}") from None
 
 
+# -- hints files in JSON (`colorize studio` writes them; `--hints NAME.hints.json` reads them) -----------
+
+POINTS_FORMAT = "colorize-hints"  # the "format" of a hints file; "version" 1
+
+
+def points_document(points, shape: tuple[int, int], size: int = DEFAULT_SIZE) -> dict:
+    """[(x, y, (r, g, b)), ...] for an image of `shape` -> the JSON document `read_points` reads back."""
+    height, width = shape
+    return {"format": POINTS_FORMAT, "version": 1, "width": int(width), "height": int(height), "hint_size": int(size),
+            "hints": [{"x": int(x), "y": int(y), "color": "#%02x%02x%02x" % tuple(int(c) for c in rgb)} for x, y, rgb in points]}
+
+
+def points_from_document(document, name: str) -> tuple[list, int, tuple[int, int]]:
+    """A parsed hints document -> (points [(x, y, (r, g, b))], hint size, (height, width) it was made for);
+    HintError naming `name` and what is wrong. Other keys (the model and saturation it was seen with) are
+    the writer's notes."""
+    if not isinstance(document, dict) or document.get("format") != POINTS_FORMAT:
+        raise HintError(f"{name}: not a colorize hints file (no \"format\": \"{POINTS_FORMAT}\"); "
+                        "save one from `colorize studio`, or give a marks image")
+    if document.get("version") != 1:
+        raise HintError(f"{name}: hints file version {document.get('version')!r} is not 1; save it again with this colorize")
+    try:
+        width, height, size = (int(document[key]) for key in ("width", "height", "hint_size"))
+        entries = list(document["hints"])
+        if width < 1 or height < 1 or size < 1:
+            raise ValueError
+    except (KeyError, TypeError, ValueError):
+        raise HintError(f"{name}: needs positive \"width\", \"height\", \"hint_size\" and a \"hints\" list") from None
+    points = []
+    for entry in entries:
+        try:
+            x, y, colour = int(entry["x"]), int(entry["y"]), str(entry["color"])
+        except (KeyError, TypeError, ValueError):
+            raise HintError(f"{name}: hint {entry!r} needs whole \"x\", \"y\" and a \"color\"") from None
+        if not (0 <= x < width and 0 <= y < height):
+            raise HintError(f"{name}: hint at {x},{y} is outside its {width}x{height} image")
+        try:
+            points.append((x, y, parse_color(colour)))
+        except HintError as exc:
+            raise HintError(f"{name}: {exc}") from None
+    return points, size, (height, width)
+
+
+def read_points(path: Path) -> tuple[list, int, tuple[int, int]]:
+    """A hints JSON file -> see `points_from_document`; HintError naming the file otherwise."""
+    import json
+
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise HintError(f"--hints {path}: cannot read ({exc.strerror or exc}); check the path") from None
+    except ValueError as exc:  # also UnicodeDecodeError
+        raise HintError(f"--hints {path}: not valid JSON ({exc}); save it again from `colorize studio`") from None
+    return points_from_document(document, f"--hints {path}")
+
+
 def resolve(spec, image: np.ndarray, size: int = DEFAULT_SIZE, rgb_order: bool = False, reach: float | None = None) -> Hints:
     """Any accepted form of hints -> Hints for `image` (OpenCV order). `spec`: Hints, a marks array
     (RGB(A) order when `rgb_order`, else OpenCV order), a path to a marks file, or a list of (x, y, colour).
@@ -281,6 +337,7 @@ class HintSpec:
     points: list = field(default_factory=list)
     reach: float = REACH
     reference: object = None  # a reference.Reference (--reference): applies to every image, not one
+    file_points: tuple | None = None  # a hints JSON file (`--hints NAME.hints.json`): (points, size, shape)
 
     @classmethod
     def parse(cls, marks_path: str | Path | None, texts: list[str], size: int = DEFAULT_SIZE, reach: float = REACH,
@@ -291,20 +348,24 @@ class HintSpec:
             raise HintError(f"--hint-size {size}: must be at least 1 pixel")
         reach = check_reach(reach, "--hint-reach")
         points = [parse_hint(text) for text in texts]
-        marks = read_marks(Path(marks_path)) if marks_path is not None else None
-        if marks is not None:
+        file_points = marks = None
+        if marks_path is not None and Path(marks_path).suffix.lower() == ".json":
+            file_points = read_points(Path(marks_path))
+        elif marks_path is not None:
+            marks = read_marks(Path(marks_path))
             require_colour(marks, f"--hints {marks_path}")
         reference = None
         if references:
             from colorize_cli import reference as references_module
 
             reference = references_module.load_all(references)
-        return cls(Path(marks_path) if marks_path is not None else None, list(texts), size, marks, points, reach, reference)
+        return cls(Path(marks_path) if marks_path is not None else None, list(texts), size, marks, points, reach, reference,
+                   file_points)
 
     @property
     def has_pixels(self) -> bool:
         """Hints tied to one image's pixels (--hints, --hint), as opposed to a reference only."""
-        return self.marks is not None or bool(self.points)
+        return self.marks is not None or self.file_points is not None or bool(self.points)
 
     def resolve(self, image: np.ndarray) -> Hints:
         """Hints for `image` (OpenCV order)."""
@@ -312,6 +373,12 @@ class HintSpec:
         if self.marks is not None:
             hints = from_marks(self.marks, image, f"--hints {self.marks_path}")
         height, width = image.shape[:2]
+        if self.file_points is not None:
+            points, size, shape = self.file_points
+            if tuple(shape) != (height, width):
+                raise HintError(f"--hints {self.marks_path}: made for a {shape[1]}x{shape[0]} image, not this "
+                                f"{width}x{height} one; place the hints on this photo in `colorize studio`")
+            hints = from_points(points, (height, width), size)
         for text, (x, y, _) in zip(self.texts, self.points):
             if x >= width or y >= height:
                 raise HintError(f"--hint {text!r}: {x},{y} is outside the {width}x{height} image (pixels from the top-left corner)")
@@ -325,7 +392,8 @@ class HintSpec:
 
         parts = []
         if self.marks_path is not None:
-            digest = hashlib.sha256(np.ascontiguousarray(self.marks).tobytes()).hexdigest()[:12]
+            content = repr(self.file_points).encode() if self.file_points is not None else np.ascontiguousarray(self.marks).tobytes()
+            digest = hashlib.sha256(content).hexdigest()[:12]
             parts.append(f"{self.marks_path.name} ({digest})")
         parts += self.texts
         text = "; ".join(parts) + (f"; size {self.size}" if self.texts else "") + (f"; reach {self.reach:g}" if self.reach != REACH else "")
