@@ -138,6 +138,22 @@ ZOO = {
 }
 
 
+# Stages that grow the default, each at most ~2 hours of this 2-core CPU, each started from a committed model
+# (`init`: path, commit, sha256) and exported under a candidate name into models/candidates/ (neither listed by
+# `colorize models` nor in the wheel) until it wins under the selection rule; `recipes/zoo.py --stage NAME`.
+STAGES = {
+    # December 2026, stage 1: a long adversarial phase on the bundled lsgan, NoGAN-style (the critic alone for
+    # 300 steps on the fixed generator's outputs, then both), LSGAN + 30*L1 (adv 1), bfloat16, photos cached in RAM.
+    # Planned 5000 steps; stopped by Ctrl-C at 3500 (the session's budget): lr was still constant, its decay
+    # (the last half) never started. Arm B of the same run with 10*L1 (runs/next-l1x10) lost to it on validation.
+    "lsgan-next": dict(model="lsgan", **SEMANTIC, d_width=32, lr=1e-4, l1=30.0, steps=5000, checkpoint_every=250,
+                       mixed_precision=True, objective_options={"critic_pretrain": 300}, run="runs/next-l1x30",
+                       init=("models/lsgan.keras", "8e1a0ac6fff89d88da4e9544c339592f47d6aaf8",
+                             "a5672c9b54977dfad5b94f325b9c84a93d83b9d6c361f8a6ffb2f6808827a5d7")),
+}
+CANDIDATES = MODELS / "candidates"
+
+
 def config(name: str, recipe: dict, data_dir: Path, export_name: str | None = None) -> train.TrainConfig:
     fields = {k: v for k, v in recipe.items() if k in TRAIN_FIELDS}  # the rest (run, base, selection…) is zoo's
     if "base" in recipe:
@@ -214,7 +230,15 @@ def main(argv=None):
     parser.add_argument("--eval-dir", type=Path, default=ROOT.parent / "shared" / "data" / "eval")
     parser.add_argument("--models-dir", type=Path, default=MODELS)
     parser.add_argument("--force", action="store_true", help="re-export (and re-measure) models already in --models-dir")
+    parser.add_argument("--stage", choices=sorted(STAGES), help="train (or resume) one growth stage of the default into "
+                                                               "models/candidates/ instead of the zoo")
     args = parser.parse_args(argv)
+    if args.stage:
+        recipe = STAGES[args.stage]
+        card_path = train.train(config(args.stage, recipe, args.data), models_dir=CANDIDATES, overwrite=True)
+        print(f"{card_path}: compare it with `python recipes/validate.py lsgan {card_path.with_suffix('.keras')} "
+              "--saturations 0.8 0.9 1.0 1.1 1.2 1.35 --min-colourfulness 0.65`", flush=True)
+        return
     unknown = set(args.names) - set(ZOO)
     if unknown:
         parser.error(f"unknown model(s) {', '.join(sorted(unknown))}; choose from {', '.join(ZOO)}")

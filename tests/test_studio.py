@@ -20,7 +20,8 @@ import pytest
 from typer.testing import CliRunner
 
 from colorize_cli import colorspace, metadata, studio
-from colorize_cli.cli import ModelChoice, app
+from colorize_cli.cli import app
+from colorize_cli.jobs import Model
 
 runner = CliRunner()
 BLUE = "#1f3fbf"
@@ -35,7 +36,7 @@ def two_regions(height=120, width=160):
 
 
 def provenance(name, saturation, extra):
-    return ModelChoice(name, saturation, provenance_extra=extra).provenance()
+    return Model(name, saturation, provenance_extra=extra).provenance()
 
 
 @pytest.fixture
