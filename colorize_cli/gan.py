@@ -275,7 +275,7 @@ class ColorGAN(keras.Model):
         self._apply_d(d_tape, scaled_d_loss)
         g_gradients = g_tape.gradient(scaled_g_loss, self.generator.trainable_variables)
         if obj.critic_pretrain:  # critic-only steps: zero gradients leave a fresh Adam's moments, so the weights, at 0
-            g_on = ops.cast(self.g_optimizer.iterations >= obj.critic_pretrain, g_loss.dtype)
+            g_on = self.g_optimizer.iterations >= obj.critic_pretrain
             g_gradients = [g * ops.cast(g_on, g.dtype) for g in g_gradients]
         self.g_optimizer.apply(g_gradients, self.generator.trainable_variables)
 

@@ -141,38 +141,6 @@ class Job:
     target: Path
 
 
-@dataclass
-class Existing:
-    """What a run finds at its planned outputs (see `check_existing`)."""
-    todo: list[Job]  # no output yet, or one that --overwrite redoes
-    same: list[Job]  # made with the same settings: skipped, so a rerun resumes
-    other: dict[str, list[Job]]  # made otherwise (another model, weights, saturation or program), by what made them
-    unrecorded: list[Job]  # BMP outputs, which cannot record what made them: kept as they are
-
-
-def check_existing(jobs: list[Job], provenance: dict, overwrite: bool = False) -> Existing:
-    """Sort jobs by what already exists at their targets, reading each existing output's provenance record
-    (header only, several files at once). An output is skipped only if it was made with the same settings."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    found = Existing([], [], {}, [])
-    present = [job for job in jobs if not overwrite and job.target.exists()]
-    recordable = [job for job in present if job.target.suffix.lower() in metadata.RECORDS]
-    with ThreadPoolExecutor(8) as pool:
-        records = dict(zip(recordable, pool.map(lambda job: metadata.read_provenance(job.target), recordable)))
-    present = set(present)
-    for job in jobs:
-        if job not in present:
-            found.todo.append(job)
-        elif job not in records:
-            found.unrecorded.append(job)
-        elif metadata.same_settings(records[job], provenance):
-            found.same.append(job)
-        else:
-            found.other.setdefault(metadata.describe(records[job]), []).append(job)
-    return found
-
-
 def plan(inputs: list[Path], output: Path | None, suffix: str = "_color", fmt: str | None = None,
          others: list[Path] | None = None) -> list[Job]:
     """Map inputs to output paths.

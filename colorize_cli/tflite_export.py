@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import os
 import random
 import tempfile
 import time
