@@ -5,19 +5,10 @@ import av
 import cv2
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
 from colorize_cli import colorspace, hints, metrics, reference
-from colorize_cli.cli import app
 from colorize_cli.pipeline import Colorizer
-from test_hints import one_line_error, truth_photo
-
-runner = CliRunner()
-
-
-def invoke(*args):
-    return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
-
+from conftest import invoke, one_line_error, truth_photo
 
 def gray_of(bgr):
     return colorspace.from_float(colorspace.bgr_to_gray_lab(bgr), np.uint8)[:, :, 0]
@@ -127,7 +118,7 @@ def test_cli_reference_colours_every_photo_of_a_folder_and_reruns_see_another(tm
 
 
 def test_video_reference_holds_until_the_first_scene_cut(tmp_path):
-    from test_video import make_clip
+    from conftest import make_clip
 
     clip = make_clip(tmp_path / "film.mp4", frames=16, cut_at=8)
     with av.open(str(clip)) as container:
