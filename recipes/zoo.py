@@ -139,6 +139,17 @@ STAGES = {
                          "ahead of the bundled lsgan on the training split's 192 validation photos (recipes/validate.py, "
                          "macro over sources): +2.22 dB at 65 % colourfulness against +2.19, +1.99 dB at 75 % against "
                          "+1.85; not yet bundled (held-out check, .tflite export and gallery still to do)")),
+    # December 2026, stage 4: from stage 3's committed candidate, the encoder fine-tuned from output stride 8 on
+    # (adds the 24x24 blocks), LSGAN + 100*L1 as stage 3, 4000 steps. Why: stages 2-3 gained where recognition
+    # decides the hue (skies, foliage, objects); stride 8 is where parts of objects are told apart.
+    "lsgan-s4": dict(model="lsgan", **{**SEMANTIC, "train_encoder_from": 8}, d_width=32, lr=1e-4, l1=100.0, steps=4000,
+                     checkpoint_every=250, mixed_precision=True, objective_options={"critic_pretrain": 300},
+                     run="runs/s4-enc8-l1x100", description=(
+                         "Stage-4 candidate for the default (not bundled): stage 3's lsgan-s3 + 4000 steps, encoder "
+                         "fine-tuned from its stride-8 blocks on (critic alone 300 steps, then LSGAN + 100*L1, lr decay "
+                         "over the last half), U-Net decoder, 192 px"),
+                     init=("models/candidates/lsgan-s3.keras", "cff6565ebc3f3a49554138cb2db368bbb43954ab",
+                           "0359505d7c361f3fe46f81aec5915559c679ac8c963e6a169b24430d007c4961")),
 }
 CANDIDATES = MODELS / "candidates"
 
