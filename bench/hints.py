@@ -218,19 +218,20 @@ def pan_clip(frames: int = 60, size=(640, 360)) -> list[np.ndarray]:
 
 def video_reference(colorizer) -> None:
     """The issue's clip figure: a 60-frame 640x360 pan, its true first frame as the reference; mean PSNR
-    over the clip against automatic, per frame through the video pipeline (no temporal smoothing), and
-    its frames/s."""
-    from colorize_cli import reference
+    over the clip against automatic, per frame through the video pipeline with the video's reference
+    handling (`video.VideoGuide`; no temporal smoothing), its frames/s and the CPU ms per frame of each stage."""
+    from colorize_cli import reference, video
 
     truth = pan_clip()
     gray = [colorspace.from_float(colorspace.bgr_to_gray_lab(f), np.uint8) for f in truth]
-    keyframe = dataclasses.replace(hints.Hints.none(truth[0].shape[:2]), reference=reference.from_image(truth[0]))
+    spec = hints.HintSpec(None, [], reference=reference.from_image(truth[0]))
     results = {}
-    for name, given in (("automatic", None), ("with the first frame as reference", keyframe)):
+    for name, given in (("automatic", None), ("with the first frame as reference", spec)):
         list(colorizer.run(gray[:8], load=lambda frame: frame))  # warm up
+        guide = video.VideoGuide(given) if given is not None else None
+        hooks = {"ab_hook": guide.ab_hook, "hints_of": guide.hints_of} if guide else {}
         started = time.perf_counter()
-        outputs = [out for _, out, _ in colorizer.run(gray, load=lambda frame: frame,
-                                                      hints_of=(lambda job, image: given) if given is not None else None)]
+        outputs = [out for _, out, _ in colorizer.run(gray, load=lambda frame: frame, **hooks)]
         seconds = time.perf_counter() - started
         psnr = [metrics.psnr(o, t) for o, t in zip(outputs, truth)]
         results[name] = (float(np.mean(psnr)), psnr[0], psnr[-1], len(gray) / seconds)
@@ -242,6 +243,19 @@ def video_reference(colorizer) -> None:
         print(f"| {name} | {mean:.2f} | {first:.2f} | {last:.2f} | {fps:.1f} |")
     gain = results["with the first frame as reference"][0] - results["automatic"][0]
     print(f"\ngain over the clip: {gain:+.2f} dB (target +3 dB); target >= 15 frames/s with a reference")
+    # CPU per frame of each stage, one after the other (in the pipeline they overlap on the worker threads)
+    prepared = [colorizer.prepare(frame) for frame in gray]
+    clock = time.process_time()
+    ab = [colorizer.predict_ab(net_input[None])[0] for _, net_input in prepared]
+    network, clock = time.process_time() - clock, time.process_time()
+    shots = reference.Shots(spec.reference)
+    matched = [shots.guide(colorspace.lightness(frame)) for frame in gray]
+    matching, clock = time.process_time() - clock, time.process_time()
+    for frame, (lightness, _), ab_one, match in zip(gray, prepared, ab, matched):
+        hints.render(frame, lightness, ab_one, dataclasses.replace(hints.Hints.none(frame.shape[:2]), reference=match), colorizer.norm)
+    render = time.process_time() - clock
+    print(f"CPU ms per frame: network {1000 * network / len(gray):.1f}, matching (every {reference.RECHECK} frames, "
+          f"carried by optical flow between) {1000 * matching / len(gray):.1f}, solve and render {1000 * render / len(gray):.1f}")
 
 
 def method_name(reach: float, reaches) -> str:

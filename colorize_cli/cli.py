@@ -240,7 +240,7 @@ def colorize_command(
     hint: Optional[List[str]] = typer.Option(None, "--hint", metavar="X,Y,COLOR", help="A colour you know at pixel X,Y of the input (from the top-left), as #RRGGBB or a CSS name: --hint 120,80,#b22222. Repeatable; combines with --hints.", rich_help_panel="Hints"),
     hint_size: int = typer.Option(5, "--hint-size", min=1, metavar="N", help="Side in pixels of the square patch each --hint colours.", rich_help_panel="Hints"),
     hint_reach: float = typer.Option(1.0, "--hint-reach", metavar="X", help="How far hints spread, in picture sizes, each edge crossed counting extra: 1 (default) the hint's own region; 0.25 only near it; 4 or more: across most of the photo (a global shift); inf: pure Levin, every region it connects to.", rich_help_panel="Hints"),
-    reference: Optional[List[Path]] = typer.Option(None, "--reference", metavar="FILE", help="A colour photo to take colours from (same scene, a coloured keyframe, the same uniform), or a folder of them: matched to each input by lightness and applied where it matches; --hint wins. Repeatable; on a video, until the first scene cut.", rich_help_panel="Hints"),
+    reference: Optional[List[Path]] = typer.Option(None, "--reference", metavar="FILE", help="A colour photo to take colours from (same scene, a coloured keyframe, the same uniform), or a folder of them: matched to each input by lightness and applied where it matches; --hint wins. Repeatable; on a video, each shot takes the one most like it (none if it is like none of them).", rich_help_panel="Hints"),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Print only errors, one line each; the exit code tells the rest.", rich_help_panel="Messages"),
     json_lines: bool = typer.Option(False, "--json", help="Print one JSON object per line on stdout: one per input, then a summary; human lines are left out.", rich_help_panel="Messages"),
     verbose: bool = VerboseOption,
@@ -570,10 +570,8 @@ def colorize_one_video(spec, model, output, overwrite, suffix, batch_size, camer
     note = " (stopped by Ctrl-C; the file is complete up to there)" if interrupted.is_set() else ""
     if result.stopped_early:
         note += f"; input ended early: {result.stopped_early}"
-    if model.hints is not None:
-        cut = "until the first scene cut" if result.hinted_frames < result.frames else "no scene cut"
-        what = "hints" if model.hints.has_pixels else "the reference"
-        note += f"; {what} applied to the first {result.hinted_frames} frames ({cut})"
+    if result.guide_note:
+        note += f"; {result.guide_note}"
     carried = getattr(sink, "audio", None) is not None
     audio = "" if target in (None, "-") else (" with its audio" if carried else "")
     rate = result.frames / max(result.seconds, 1e-9)
