@@ -250,6 +250,27 @@ def set_encoder_trainable(model, from_stride: int = 0) -> None:
         layer.trainable = bool(from_stride) and stride >= from_stride
 
 
+def in_float32(model):
+    """`model` itself when every layer computes in float32, else a float32 copy with the same weights: a model
+    trained under mixed bfloat16 keeps that policy in its layers, which the TFLite converter cannot take and
+    which computes slower on CPUs without bfloat16 units. Its variables are float32 either way."""
+    from colorize_cli._keras import keras
+
+    if all(layer.dtype_policy.name == "float32" for layer in model.layers):
+        return model
+
+    def float32_layer(layer):
+        if isinstance(layer, keras.layers.InputLayer):
+            return layer
+        return layer.__class__.from_config({**layer.get_config(), "dtype": "float32"})
+
+    copy = keras.models.clone_model(model, clone_function=float32_layer)
+    copy.set_weights(model.get_weights())
+    for mine, theirs in zip(copy.layers, model.layers):
+        mine.trainable = theirs.trainable
+    return copy
+
+
 GENERATORS = {"unet": unet_generator, "colorful": colorful_generator, "semantic": semantic_generator}
 
 

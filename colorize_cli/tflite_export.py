@@ -49,6 +49,9 @@ def convert(generator, precision: str = "float32", calibration: np.ndarray | Non
         raise ColorizeError("int8 export needs calibration images: pass --calibrate FOLDER (photos like the ones you will colorize)")
     from colorize_cli.litert import native_stderr_silenced
 
+    from colorize_cli.networks import in_float32
+
+    generator = in_float32(generator)  # a model trained in mixed bfloat16 keeps that policy: the converter cannot
     inputs = keras.Input(generator.input_shape[1:], batch_size=1, name="l")
     fixed = keras.Model(inputs, generator(inputs, training=False), name=generator.name)
     # the converter's C++ side logs its settings and graph notes to fd 2; failures still raise, with the message

@@ -188,7 +188,7 @@ def export_generator(generator, card: registry.ModelCard, models_dir: Path) -> P
     models_dir = Path(models_dir)
     weights = models_dir / f"{card.name}.keras"
     with files.atomic_path(weights, suffix=".part.keras") as tmp:  # Keras wants the .keras suffix
-        generator.save(tmp)
+        networks.in_float32(generator).save(tmp)  # a model for use: float32 whatever the training's precision
     card.weights, card.sha256 = weights.name, registry.file_sha256(weights)
     card_path = models_dir / f"{card.name}.json"
     write_atomic(card_path, card.to_json().encode())

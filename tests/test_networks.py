@@ -73,3 +73,24 @@ def test_initial_weights_follow_the_seed_and_differ_between_layers():
              if first[a].shape == first[b].shape and np.array_equal(first[a], first[b])]
     assert sum(first[a].shape == first[b].shape for a, b in itertools.combinations(first, 2)) > 10  # there were candidates
     assert alike == []
+
+
+def test_a_model_trained_in_mixed_bfloat16_is_exported_computing_in_float32(tmp_path):
+    """Stages train in mixed bfloat16; the TFLite converter cannot take bfloat16 layers (a failed export of the
+    default), so the exported .keras is a float32 copy with the same weights and nearly the same outputs."""
+    from colorize_cli import train
+    from colorize_cli._keras import keras
+
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        mixed = networks.build_generator("unet", input_size=32, width=4)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert {layer.dtype_policy.name for layer in mixed.layers} >= {"mixed_bfloat16"}
+    card = registry.ModelCard(name="mixed", arch="unet", input_size=32, width=4)
+    card_path = train.export_generator(mixed, card, tmp_path)
+    saved = registry.load_keras_model(card_path.with_suffix(".keras"))
+    assert {layer.dtype_policy.name for layer in saved.layers} == {"float32"}
+    x = np.random.default_rng(0).uniform(-1, 1, (2, 32, 32, 1)).astype(np.float32)
+    assert np.abs(np.asarray(saved(x)) - np.asarray(mixed(x), np.float32)).mean() < 0.02  # bfloat16's rounding only
+    assert networks.in_float32(saved) is saved
