@@ -372,7 +372,7 @@ def merge_ab_8bit(lightness_full: np.ndarray, ab_norm: np.ndarray, norm: Normali
     """Original full-resolution L + predicted low-resolution normalised ab -> uint8 BGR (BGRA with `alpha`),
     in 8-bit arithmetic: L coded as OpenCV's 8-bit L (L*255/100, rounded: off by at most 0.2), ab rounded
     to whole units and up-sampled bilinearly in 8 bits (cv2.resize's fixed point), then each pixel's BGR
-    looked up in `_Lab8Table` with index L | a << 8 | b << 16, made by one channel shuffle.
+    looked up in `_Lab8Table` at index L | a << 8 | b << 16.
 
     On kodak24 through lsgan, against `finish_like(merge_ab(...))`: mean |dL| 0.12, mean |dab| 0.35, PSNR
     49-51 dB. `scratch`: the working planes are this thread's reused memory (the result never is)."""
@@ -382,7 +382,7 @@ def merge_ab_8bit(lightness_full: np.ndarray, ab_norm: np.ndarray, norm: Normali
     pixels = height * width
     rows = height if pixels <= STRIP_PIXELS else max(1, STRIP_PIXELS // (4 * width))
     big = pixels > STRIP_PIXELS or not scratch
-    planes = [((height, width, 2), np.uint8), ((rows, width), np.uint8), ((rows, width, 4), np.uint8), ((rows, width, 4), np.uint8)]
+    planes = [((height, width, 2), np.uint8), ((rows, width), np.uint8), ((rows, width), np.uint32), ((rows, width, 4), np.uint8)]
     if big:  # never cached: a huge scan's planes would stay in each thread for good
         ab8, code, index, looked = (np.empty(shape, dtype) for shape, dtype in planes)
     else:
@@ -399,8 +399,11 @@ def merge_ab_8bit(lightness_full: np.ndarray, ab_norm: np.ndarray, norm: Normali
         l8, idx, bgra = code[:n], index[:n], looked[:n]
         cv2.convertScaleAbs(np.ascontiguousarray(lightness_full[top:bottom], dtype=np.float32), dst=l8, alpha=255 / 100)
         ab_strip = ab8[top:bottom]
-        cv2.mixChannels([l8, ab_strip], [idx], [0, 0, 1, 1, 2, 2, -1, 3])  # (L, a, b, 0) bytes = the index
-        table.look_up(idx.view(np.uint32)[:, :, 0], ab_strip, bgra.view(np.uint32)[:, :, 0])
+        # index (a | b << 8) << 8 | L in three in-place passes (0.25 ms per 1024x768; cv2.mixChannels: 0.5)
+        np.copyto(idx, ab_strip.view(np.uint16)[:, :, 0])
+        np.left_shift(idx, 8, out=idx)
+        np.bitwise_or(idx, l8, out=idx)
+        table.look_up(idx, ab_strip, bgra.view(np.uint32)[:, :, 0])
         if alpha is None:
             cv2.cvtColor(bgra, cv2.COLOR_BGRA2BGR, dst=out[top:bottom])
         else:
