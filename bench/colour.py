@@ -36,7 +36,7 @@ KODAK = ROOT.parent / "shared" / "data" / "eval" / "kodak24"
 def photos(folder: Path) -> tuple[str, list[np.ndarray]]:
     if folder.is_dir():
         paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
-        return folder.name, [media.read_image(p)[0] for p in paths]
+        return folder.name, [media.read_image(p) for p in paths]
     from skimage import data
 
     return "scikit-image samples", [np.ascontiguousarray(f()[:, :, ::-1]) for f in (data.astronaut, data.coffee, data.chelsea, data.rocket)]
