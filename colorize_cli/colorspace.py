@@ -367,26 +367,33 @@ def _lab8_table() -> _Lab8Table:
         return _LAB8
 
 
+# the 8-bit path's look-up runs on strips of about this many pixels: its index and result (4 bytes a pixel
+# each) stay in the core's cache between passes (1920x1080: 4.3 instead of 6.1 ms; 1024x768: 1.7 instead of 1.9)
+LOOKUP_PIXELS = 1 << 18
+
+
 def merge_ab_8bit(lightness_full: np.ndarray, ab_norm: np.ndarray, norm: Normalization = DEFAULT_NORMALIZATION,
                   alpha: np.ndarray | None = None, scratch: bool = False) -> np.ndarray:
     """Original full-resolution L + predicted low-resolution normalised ab -> uint8 BGR (BGRA with `alpha`),
     in 8-bit arithmetic: L coded as OpenCV's 8-bit L (L*255/100, rounded: off by at most 0.2), ab rounded
     to whole units and up-sampled bilinearly in 8 bits (cv2.resize's fixed point), then each pixel's BGR
-    looked up in `_Lab8Table` at index L | a << 8 | b << 16.
+    looked up in `_Lab8Table` at index L | a << 8 | b << 16, strip by strip.
 
     On kodak24 through lsgan, against `finish_like(merge_ab(...))`: mean |dL| 0.12, mean |dab| 0.35, PSNR
-    49-51 dB. `scratch`: the working planes are this thread's reused memory (the result never is)."""
+    49-51 dB. `scratch`: the working planes are this thread's reused memory (the result never is); the
+    full-resolution ab (2 bytes a pixel) only up to STRIP_PIXELS, so a huge scan's stays in no thread."""
     height, width = lightness_full.shape[:2]
     small = np.asarray(ab_norm, dtype=np.float32) * np.float32(norm.ab_scale) + np.float32(128.5)
     small = np.clip(small, 0, 255.99).astype(np.uint8)  # a, b + 128 rounded (to-zero after + 0.5: all >= 0)
-    pixels = height * width
-    rows = height if pixels <= STRIP_PIXELS else max(1, STRIP_PIXELS // (4 * width))
-    big = pixels > STRIP_PIXELS or not scratch
-    planes = [((height, width, 2), np.uint8), ((rows, width), np.uint8), ((rows, width), np.uint32), ((rows, width, 4), np.uint8)]
-    if big:  # never cached: a huge scan's planes would stay in each thread for good
-        ab8, code, index, looked = (np.empty(shape, dtype) for shape, dtype in planes)
+    rows = min(height, max(1, LOOKUP_PIXELS // width))
+    planes = [((rows, width), np.uint8), ((rows, width), np.uint32), ((rows, width, 4), np.uint8)]
+    whole = ((height, width, 2), np.uint8)
+    if not scratch:
+        code, index, looked, ab8 = (np.empty(shape, dtype) for shape, dtype in planes + [whole])
+    elif height * width > STRIP_PIXELS:
+        (code, index, looked), ab8 = _SCRATCH.arrays(*planes), np.empty(*whole)
     else:
-        ab8, code, index, looked = _SCRATCH.arrays(*planes)
+        code, index, looked, ab8 = _SCRATCH.arrays(*planes, whole)
     if small.shape[:2] == (height, width):
         ab8[:] = small
     else:

@@ -158,3 +158,11 @@ def test_8bit_path_saturates_colours_beyond_the_code_range():
     red[:, :, 0] = 3.0  # a = +330
     out = colorspace.render(gray, colorspace.lightness(gray), red).astype(int)
     assert (out[:, :, 2] > out[:, :, 1] + 100).all()  # red stays red
+
+
+def test_8bit_lookup_strips_do_not_change_the_result(monkeypatch):
+    image, ab = _photo_and_ab(data.astronaut()[::3, ::3], gray=True)
+    lightness = colorspace.lightness(image)
+    whole = colorspace.render(image, lightness, ab)
+    monkeypatch.setattr(colorspace, "LOOKUP_PIXELS", 7 * image.shape[1])  # 7-row strips, a shorter last one
+    np.testing.assert_array_equal(colorspace.render(image, lightness, ab), whole)
