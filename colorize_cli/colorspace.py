@@ -308,51 +308,47 @@ class _Lab8Table:
 
     OpenCV's LAB->BGR costs ~5 ns per pixel, in float and in 8 bits alike (its 8-bit version converts
     through float): 4 of the ~6 ms per 1024x768 photo. A look-up costs well under 1 ns. The whole table is
-    2^24 entries (64 MB of address space, zero pages until written), but a photo's up-sampled ab covers few
-    (a, b) pairs (kodak24 through lsgan: 15 tiles of 8x8 pairs per photo on average, 55 for all 24), so it
-    is filled tile by tile, each tile's 16,384 entries from OpenCV's float conversion of the exact LAB values,
-    rounded once. Entry L | a << 8 | b << 16 holds (B, G, R, 255) as bytes; 0 means not computed yet."""
+    2^24 entries (64 MB of address space, zero pages until written), but a photo's up-sampled ab takes few
+    (a, b) pairs (kodak24 through lsgan: ~170 each, 2,500 for all 24), so it is filled one (a, b) row of
+    256 L codes at a time, from OpenCV's float conversion of the exact LAB values rounded once, with the
+    rows within 2 codes of those needed (the next frame's colours are usually there: misses are rarer).
+    Entry L | a << 8 | b << 16 holds (B, G, R, 255) as bytes; 0 means not computed yet."""
 
-    TILE = 8  # (a, b) codes per side of a tile: 32 x 32 tiles
+    NEAR = np.ones((5, 5), np.uint8)  # rows built around each needed (a, b): +-2 codes
 
     def __init__(self):
         self.entries = np.zeros(1 << 24, np.uint32)
-        self.built = np.zeros(1024, bool)  # tile (b // 8) * 32 + a // 8
+        self.built = np.zeros((256, 256), bool)  # [b][a]
         self.lock = threading.Lock()
         self.levels = np.arange(256, dtype=np.float32) * np.float32(100 / 255)
 
     def look_up(self, index: np.ndarray, ab8: np.ndarray, out: np.ndarray) -> None:
         """`out` (H, W) uint32 <- the entries at `index` (H, W) uint32; `ab8` (H, W, 2) uint8 is the ab the
-        index was made from, for the tiles still missing. Safe from several threads: each entry is written
-        whole, once, and a reader that sees a 0 computes its tiles under the lock."""
+        index was made from, for the rows still missing. Safe from several threads: each entry is written
+        whole, once, and a reader that sees a 0 computes its rows under the lock."""
         np.take(self.entries, index, out=out, mode="clip")  # "clip": no bounds check (every index < 2^24)
         if cv2.countNonZero(out.view(np.int32)) == out.size:
             return
-        ab16 = ab8.view(np.uint16)[:, :, 0]  # a | b << 8
-        tiles = ((ab16 >> 6) & 0x3E0) | ((ab16 >> 3) & 0x1F)
-        needed = np.bincount(tiles.ravel(), minlength=1024) > 0
+        needed = np.bincount(ab8.view(np.uint16).ravel(), minlength=1 << 16).reshape(256, 256) > 0  # a | b << 8
         with self.lock:
-            self._build(np.flatnonzero(needed & ~self.built))
+            near = cv2.dilate(needed.view(np.uint8), self.NEAR) > 0
+            self._build(np.flatnonzero(near & ~self.built))
         np.take(self.entries, index, out=out, mode="clip")
 
-    def _build(self, tiles: np.ndarray) -> None:
+    def _build(self, pairs: np.ndarray) -> None:
         _tables_ready()
-        side, offsets = self.TILE, np.arange(self.TILE)
-        by_b = self.entries.reshape(256, 256, 256)  # [b][a][L]
-        for start in range(0, len(tiles), 64):  # 64 tiles = 1 M entries, 12 MB of float LAB at a time
-            chunk = tiles[start: start + 64]
-            a0, b0 = (chunk & 31) * side, (chunk >> 5) * side
-            lab = np.empty((len(chunk), side, side, 256, 3), np.float32)  # [tile][b][a][L]
-            lab[..., 0] = self.levels
-            lab[..., 1] = (a0[:, None] + offsets - 128)[:, None, :, None]
-            lab[..., 2] = (b0[:, None] + offsets - 128)[:, :, None, None]
-            bgr = cv2.cvtColor(lab.reshape(-1, 256, 3), cv2.COLOR_Lab2BGR)
+        rows = self.entries.reshape(1 << 16, 256)
+        for start in range(0, len(pairs), 4096):  # 1 M entries, 12 MB of float LAB at a time
+            chunk = pairs[start: start + 4096]
+            lab = np.empty((len(chunk), 256, 3), np.float32)  # an image: a row per (a, b), a column per L
+            lab[:, :, 0] = self.levels
+            lab[:, :, 1] = (chunk & 255)[:, None] - 128
+            lab[:, :, 2] = (chunk >> 8)[:, None] - 128
+            bgr = cv2.cvtColor(lab, cv2.COLOR_Lab2BGR)
             np.clip(bgr, 0.0, 1.0, out=bgr)  # as the float path: out-of-gamut colours clipped, then rounded
             bgra = cv2.cvtColor(cv2.convertScaleAbs(bgr, alpha=255.0), cv2.COLOR_BGR2BGRA)  # alpha 255: built
-            values = bgra.view(np.uint32).reshape(len(chunk), side, side, 256)
-            for tile, a, b in zip(values, a0, b0):
-                by_b[b: b + side, a: a + side] = tile
-        self.built[tiles] = True
+            rows[chunk] = bgra.view(np.uint32)[:, :, 0]
+        self.built.flat[pairs] = True
 
 
 _LAB8: _Lab8Table | None = None
