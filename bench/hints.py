@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from colorize_cli import colorspace, evaluate, hints, metrics, registry  # noqa: E402
+from colorize_cli.evaluate import STRIP_HEIGHT, label, scaled, stack_rows  # noqa: E402  (the README gallery's strip helpers)
 
 COUNTS = [0, 1, 2, 5, 10, 20, 50]
 PATCH = 5
@@ -217,19 +218,20 @@ def pan_clip(frames: int = 60, size=(640, 360)) -> list[np.ndarray]:
 
 def video_reference(colorizer) -> None:
     """The issue's clip figure: a 60-frame 640x360 pan, its true first frame as the reference; mean PSNR
-    over the clip against automatic, per frame through the video pipeline (no temporal smoothing), and
-    its frames/s."""
-    from colorize_cli import reference
+    over the clip against automatic, per frame through the video pipeline with the video's reference
+    handling (`video.VideoGuide`; no temporal smoothing), its frames/s and the CPU ms per frame of each stage."""
+    from colorize_cli import reference, video
 
     truth = pan_clip()
     gray = [colorspace.from_float(colorspace.bgr_to_gray_lab(f), np.uint8) for f in truth]
-    keyframe = dataclasses.replace(hints.Hints.none(truth[0].shape[:2]), reference=reference.from_image(truth[0]))
+    spec = hints.HintSpec(None, [], reference=reference.from_image(truth[0]))
     results = {}
-    for name, given in (("automatic", None), ("with the first frame as reference", keyframe)):
+    for name, given in (("automatic", None), ("with the first frame as reference", spec)):
         list(colorizer.run(gray[:8], load=lambda frame: frame))  # warm up
+        guide = video.VideoGuide(given) if given is not None else None
+        hooks = {"ab_hook": guide.ab_hook, "hints_of": guide.hints_of} if guide else {}
         started = time.perf_counter()
-        outputs = [out for _, out, _ in colorizer.run(gray, load=lambda frame: frame,
-                                                      hints_of=(lambda job, image: given) if given is not None else None)]
+        outputs = [out for _, out, _ in colorizer.run(gray, load=lambda frame: frame, **hooks)]
         seconds = time.perf_counter() - started
         psnr = [metrics.psnr(o, t) for o, t in zip(outputs, truth)]
         results[name] = (float(np.mean(psnr)), psnr[0], psnr[-1], len(gray) / seconds)
@@ -241,6 +243,19 @@ def video_reference(colorizer) -> None:
         print(f"| {name} | {mean:.2f} | {first:.2f} | {last:.2f} | {fps:.1f} |")
     gain = results["with the first frame as reference"][0] - results["automatic"][0]
     print(f"\ngain over the clip: {gain:+.2f} dB (target +3 dB); target >= 15 frames/s with a reference")
+    # CPU per frame of each stage, one after the other (in the pipeline they overlap on the worker threads)
+    prepared = [colorizer.prepare(frame) for frame in gray]
+    clock = time.process_time()
+    ab = [colorizer.predict_ab(net_input[None])[0] for _, net_input in prepared]
+    network, clock = time.process_time() - clock, time.process_time()
+    shots = reference.Shots(spec.reference)
+    matched = [shots.guide(colorspace.lightness(frame)) for frame in gray]
+    matching, clock = time.process_time() - clock, time.process_time()
+    for frame, (lightness, _), ab_one, match in zip(gray, prepared, ab, matched):
+        hints.render(frame, lightness, ab_one, dataclasses.replace(hints.Hints.none(frame.shape[:2]), reference=match), colorizer.norm)
+    render = time.process_time() - clock
+    print(f"CPU ms per frame: network {1000 * network / len(gray):.1f}, matching (every {reference.RECHECK} frames, "
+          f"carried by optical flow between) {1000 * matching / len(gray):.1f}, solve and render {1000 * render / len(gray):.1f}")
 
 
 def method_name(reach: float, reaches) -> str:
@@ -381,8 +396,6 @@ GALLERY = {
     "coffee": [(150, 300), (450, 250), (200, 240), (300, 150), (550, 100), (50, 350), (290, 40)],
     "chelsea": [(300, 50), (100, 200), (170, 110), (265, 240), (420, 260)],
 }
-sys.path.insert(0, str(ROOT / "recipes"))
-from gallery import HEIGHT, label, scaled  # noqa: E402  (the README gallery's strip helpers)
 
 
 def gallery(colorizer, out: Path, reach_out: Path | None = None) -> None:
@@ -401,7 +414,7 @@ def gallery(colorizer, out: Path, reach_out: Path | None = None) -> None:
         automatic = colorizer.colorize_bgr(gray)
         guided = colorizer.colorize_bgr(gray, hints=marks)
         dots = gray.copy()
-        scale = truth.shape[0] / HEIGHT
+        scale = truth.shape[0] / STRIP_HEIGHT
         for x, y, rgb in given:
             cv2.circle(dots, (x, y), round(7 * scale), tuple(int(v) for v in rgb[::-1]), -1, cv2.LINE_AA)
             cv2.circle(dots, (x, y), round(7 * scale), (255, 255, 255), max(1, round(1.5 * scale)), cv2.LINE_AA)
@@ -413,9 +426,7 @@ def gallery(colorizer, out: Path, reach_out: Path | None = None) -> None:
                              f"--hint-reach {reach:g}" + (" (default)" if reach == hints.REACH else ""))
                        for reach in (0.25, hints.REACH, 4.0)]
             write_jpeg(np.hstack([label(scaled(truth), "truth"), *reaches]), reach_out)
-    width = max(r.shape[1] for r in rows)
-    rows = [cv2.copyMakeBorder(r, 0, 4, 0, width - r.shape[1], cv2.BORDER_CONSTANT, value=(255, 255, 255)) for r in rows]
-    write_jpeg(np.vstack(rows), out)
+    write_jpeg(stack_rows(rows), out)
 
 
 # photo (under the data folder) -> one hint (x, y, colour): a user's "that is navy", on the sweater and the dome
@@ -438,7 +449,7 @@ def reference_strip(colorizer, data_dir: Path, out: Path) -> None:
         x, y = round(fx * width), round(fy * height)
         one = hints.from_points([(x, y, colour)], (height, width), 9)
         hinted = colorizer.colorize_bgr(gray, hints=one)
-        scale = height / HEIGHT
+        scale = height / STRIP_HEIGHT
         rgb = hints.parse_color(colour)
         cv2.circle(hinted, (x, y), round(7 * scale), rgb[::-1], -1, cv2.LINE_AA)
         cv2.circle(hinted, (x, y), round(7 * scale), (255, 255, 255), max(1, round(1.5 * scale)), cv2.LINE_AA)
@@ -451,9 +462,7 @@ def reference_strip(colorizer, data_dir: Path, out: Path) -> None:
                  label(scaled(hinted), f"one hint: {colour}"), label(scaled(ref_cell), "reference"),
                  label(scaled(colorizer.colorize_bgr(gray, hints=given)), "with the reference")]
         rows.append(np.hstack(cells))
-    width = max(r.shape[1] for r in rows)
-    rows = [cv2.copyMakeBorder(r, 0, 4, 0, width - r.shape[1], cv2.BORDER_CONSTANT, value=(255, 255, 255)) for r in rows]
-    strip = np.vstack(rows)
+    strip = stack_rows(rows)
     strip = cv2.resize(strip, (strip.shape[1] * 2 // 3, strip.shape[0] * 2 // 3), interpolation=cv2.INTER_AREA)
     write_jpeg(strip, out)
 
@@ -512,7 +521,7 @@ def main(argv=None):
           f"seed {args.seed}, reach {', '.join(f'{r:g}' for r in args.reach)}, affinity scale in [{hints.AFFINITY_FLOOR:g}, "
           f"{hints.AFFINITY_CAP:g}], working grid <= {hints.WORK_PIXELS} px\n")
     if args.validation:
-        from validate import validation_photos  # the trainer's own held-out split, as model selection uses
+        from colorize_cli.selection import validation_photos  # the trainer's own held-out split, as model selection uses
 
         photos = validation_photos(args.data)
         if args.limit and args.limit < len(photos):

@@ -27,16 +27,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 from skimage import color, data  # noqa: E402
 
-import coldstart  # noqa: E402
-from timing import stage_cpu_ms  # noqa: E402
-from colorize_cli import media, registry  # noqa: E402
+from colorize_cli import measure, media, registry  # noqa: E402
 from colorize_cli.pipeline import Colorizer  # noqa: E402
 
 
@@ -86,19 +83,6 @@ def end_to_end(colorizer: Colorizer, folder: Path, out: Path) -> None:
             raise error
 
 
-def stages(colorizer: Colorizer, paths: list[Path], out: Path) -> dict[str, float]:
-    """CPU ms per image of each stage alone, sequential (cv2 may still use its own threads)."""
-    result = {}
-    result["decode JPEG"], images = stage_cpu_ms(lambda p: media.read_image(p), paths)
-    result["L + resize to the network"], prepared = stage_cpu_ms(colorizer.prepare, images)
-    result[f"model, batch 1 ({colorizer.backend})"], abs_ = stage_cpu_ms(lambda p: colorizer.predict_ab(p[1][None])[0], prepared)
-    result["ab up-sampling + LAB->BGR + 8-bit"], outputs = stage_cpu_ms(lambda i: colorizer.finish(images[i], prepared[i][0], abs_[i]),
-                                                                  range(len(images)))
-    out.mkdir(exist_ok=True)
-    result["encode JPEG + atomic write"], _ = stage_cpu_ms(lambda i: media.write_image(out / f"{i}.jpg", outputs[i]), range(len(outputs)))
-    return result
-
-
 def naive(generator, size: int, paths: list[Path], out: Path) -> None:
     out.mkdir(exist_ok=True)
     for path in paths:
@@ -124,7 +108,7 @@ def main(argv=None):
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"# colorize photo benchmark: {os.cpu_count()} CPUs, load average {load:.1f} at the start\n")
     if not args.skip_cold_start:
-        coldstart.report(args.model, 5)
+        print(measure.cold_start_table(args.model, 5), flush=True)
 
     names = [n for n, c in sorted(registry.list_models().items()) if c.runnable] if args.all_models else [args.model]
     print("## Model only: the network alone, images/s (CPU ms per image, all threads)\n")
@@ -171,7 +155,7 @@ def main(argv=None):
               + ", ".join(f"{b} end to end is {rates[b] / (args.naive_images / slow.wall):.1f}x faster" for b in rates))
 
         print("\n## Per stage, one image at a time (CPU ms per image)\n")
-        per_stage = {b: stages(c, paths[:16], tmp / f"stage_{b}") for b, c in colorizers.items()}
+        per_stage = {b: measure.photo_stages(c, paths[:16], tmp / f"stage_{b}") for b, c in colorizers.items()}
         print("| stage | " + " | ".join(per_stage) + " |")
         print("|---|" + "---|" * len(per_stage))
         rows = dict.fromkeys(k for table in per_stage.values() for k in table)

@@ -29,12 +29,12 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 DEFAULT_SOURCE = ROOT.parent / "shared" / "data" / "eval" / "bsds500_test"
 
 
@@ -112,10 +112,9 @@ def best(runs: list[Run]) -> Run:
 
 
 def stage_table(model: str, photos: list[Path], tmp: Path) -> list[tuple]:
-    """Per-stage CPU ms of one photo at three sizes (one thread, bench/photos.py's `stages`), and the bytes
-    read and written per photo."""
-    from photos import stages
-
+    """Per-stage CPU ms of one photo at three sizes (one thread, `measure.photo_stages` as bench/photos.py),
+    and the bytes read and written per photo."""
+    from colorize_cli.measure import photo_stages as stages
     from colorize_cli.pipeline import Colorizer
 
     colorizer = Colorizer(model, batch_size=1)

@@ -27,42 +27,18 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import av  # noqa: E402
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
-from skimage import color, data  # noqa: E402
+from skimage import color  # noqa: E402
 
-import coldstart  # noqa: E402
-from timing import stage_cpu_ms  # noqa: E402
-from colorize_cli import registry, video, video_formats  # noqa: E402
+from colorize_cli import measure, registry, video, video_formats  # noqa: E402
+from colorize_cli.measure import decoded, stage_cpu_ms  # noqa: E402
 from colorize_cli.pipeline import Colorizer  # noqa: E402
 
 SHARED_CLIP = ROOT.parent / "shared" / "data" / "video" / "havc_bw_clip" / "sample_bw.mp4"
-
-
-def make_clip(path: Path, size: tuple[int, int], frames: int) -> str:
-    width, height = size
-    if SHARED_CLIP.exists():
-        source = av.open(str(SHARED_CLIP))
-        grays = (f.to_ndarray(format="gray") for f in source.decode(video=0))
-        origin = f"{SHARED_CLIP.name} resized"
-    else:
-        camera = data.camera()
-        grays = (np.roll(camera, 3 * i, axis=1) for i in range(10**9))
-        origin = "scikit-image camera, panning"
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=25)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        for i, gray in zip(range(frames), grays):
-            gray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
-            for packet in stream.encode(av.VideoFrame.from_ndarray(np.dstack([gray] * 3), format="rgb24")):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    return origin
 
 
 def transcode(clip: Path, out: Path) -> tuple[float, float]:
@@ -144,22 +120,6 @@ def naive(colorizer: Colorizer, clip: Path, out: Path, limit: int) -> tuple[floa
     return n / (time.perf_counter() - t), 1000 * (time.process_time() - cpu) / n
 
 
-def end_to_end(colorizer: Colorizer, clip: Path, out: Path, smooth: bool) -> tuple[float, float, int]:
-    """(frames/s wall, CPU ms per frame, frames) of decode -> colorize -> encode."""
-    source = video.PyAVSource(str(clip))
-    sink = video.PyAVSink(out, source.info, source)
-    cpu = time.process_time()
-    result = video.colorize_video(colorizer, source, sink, smooth=smooth)
-    source.close()
-    sink.close()
-    return result.frames / result.seconds, 1000 * (time.process_time() - cpu) / result.frames, result.frames
-
-
-def decoded(path: Path) -> list[np.ndarray]:
-    with av.open(str(path)) as c:
-        return [f.to_ndarray(format="bgr24") for f in c.decode(video=0)]
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=300)
@@ -183,12 +143,12 @@ def main(argv=None):
         for size in args.sizes:
             width, height = (int(v) for v in size.split("x"))
             clip = tmp / f"clip_{width}.mp4"
-            origin = make_clip(clip, (width, height), args.frames)
+            origin = measure.make_clip(clip, (width, height), args.frames, SHARED_CLIP)
             rows = {}
             for backend, colorizer in colorizers.items():
-                end_to_end(colorizer, clip, tmp / "warm.mp4", True)  # graph tracing, weight packing, caches
-                rows[backend] = end_to_end(colorizer, clip, tmp / f"out_{backend}.mp4", True)
-            unsmoothed = end_to_end(first, clip, tmp / "raw.mp4", False)
+                measure.video_end_to_end(colorizer, clip, tmp / "warm.mp4", True)  # graph tracing, weight packing, caches
+                rows[backend] = measure.video_end_to_end(colorizer, clip, tmp / f"out_{backend}.mp4", True)
+            unsmoothed = measure.video_end_to_end(first, clip, tmp / "raw.mp4", False)
             plain = transcode(clip, tmp / "plain.mp4")
             slow = naive(colorizers["tf"], clip, tmp / "naive.mp4", args.naive_frames) if "tf" in colorizers else None
             frames = next(iter(rows.values()))[2]
@@ -224,7 +184,7 @@ def main(argv=None):
                   f"off {video.flicker(decoded(tmp / 'raw.mp4')):.3f}\n")
             sys.stdout.flush()
     if not args.skip_cold_start:
-        coldstart.report(args.model, 5)
+        print(measure.cold_start_table(args.model, 5), flush=True)
 
 
 if __name__ == "__main__":

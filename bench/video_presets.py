@@ -18,13 +18,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 
 import numpy as np  # noqa: E402
 
 from colorize_cli import registry, video, video_formats  # noqa: E402
+from colorize_cli.measure import decoded, make_clip, video_end_to_end  # noqa: E402
 from colorize_cli.pipeline import Colorizer  # noqa: E402
-from video import decoded, end_to_end, make_clip  # noqa: E402
+
+SHARED_CLIP = ROOT.parent / "shared" / "data" / "video" / "havc_bw_clip" / "sample_bw.mp4"  # as bench/video.py
 
 
 def main(argv=None):
@@ -37,8 +38,8 @@ def main(argv=None):
     colorizer = Colorizer(registry.DEFAULT_MODEL, batch_size=8)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        origin = make_clip(tmp / "clip.mp4", (width, height), args.frames)
-        end_to_end(colorizer, tmp / "clip.mp4", tmp / "colour.mp4", True)
+        origin = make_clip(tmp / "clip.mp4", (width, height), args.frames, SHARED_CLIP)
+        video_end_to_end(colorizer, tmp / "clip.mp4", tmp / "colour.mp4", True)
         frames = decoded(tmp / "colour.mp4")
         print(f"## x264 at CRF 18 on {len(frames)} colorized {width}x{height} frames ({origin}, model {colorizer.name})\n")
         print("| preset | CPU ms/frame | kbit/frame | PSNR dB |")

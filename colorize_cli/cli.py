@@ -240,7 +240,7 @@ def colorize_command(
     hint: Optional[List[str]] = typer.Option(None, "--hint", metavar="X,Y,COLOR", help="A colour you know at pixel X,Y of the input (from the top-left), as #RRGGBB or a CSS name: --hint 120,80,#b22222. Repeatable; combines with --hints.", rich_help_panel="Hints"),
     hint_size: int = typer.Option(5, "--hint-size", min=1, metavar="N", help="Side in pixels of the square patch each --hint colours.", rich_help_panel="Hints"),
     hint_reach: float = typer.Option(1.0, "--hint-reach", metavar="X", help="How far hints spread, in picture sizes, each edge crossed counting extra: 1 (default) the hint's own region; 0.25 only near it; 4 or more: across most of the photo (a global shift); inf: pure Levin, every region it connects to.", rich_help_panel="Hints"),
-    reference: Optional[List[Path]] = typer.Option(None, "--reference", metavar="FILE", help="A colour photo to take colours from (same scene, a coloured keyframe, the same uniform), or a folder of them: matched to each input by lightness and applied where it matches; --hint wins. Repeatable; on a video, until the first scene cut.", rich_help_panel="Hints"),
+    reference: Optional[List[Path]] = typer.Option(None, "--reference", metavar="FILE", help="A colour photo to take colours from (same scene, a coloured keyframe, the same uniform), or a folder of them: matched to each input by lightness and applied where it matches; --hint wins. Repeatable; on a video, each shot takes the one most like it (none if it is like none of them).", rich_help_panel="Hints"),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Print only errors, one line each; the exit code tells the rest.", rich_help_panel="Messages"),
     json_lines: bool = typer.Option(False, "--json", help="Print one JSON object per line on stdout: one per input, then a summary; human lines are left out.", rich_help_panel="Messages"),
     verbose: bool = VerboseOption,
@@ -841,30 +841,20 @@ def with_saved_config(ctx, path: Path, settings: dict) -> dict:
     return merged
 
 
-OPTION_OBJECTIVES = {  # objectives each objective-specific training option changes anything for
-    "critic_steps": ("--n-critic", {"gan", "lsgan", "ebgan", "wgan", "wgan-gp"}),
-    "warmup_critic_steps": ("--critic-warmup", {"wgan", "wgan-gp"}),
-    "critic_pretrain": ("--critic-pretrain", {"gan", "lsgan", "ebgan", "wgan", "wgan-gp"}),
-    "clip": ("--clip", {"gan", "lsgan", "ebgan", "wgan", "wgan-gp"}),
-    "gp_weight": ("--gp-weight", {"gan", "lsgan", "ebgan", "wgan", "wgan-gp"}),
-    "margin": ("--margin", {"ebgan"}),
-    "pull_away": ("--pull-away", {"ebgan"}),
-    "label_smoothing": ("--label-smoothing", {"gan", "lsgan"}),
-    "image_pool": ("--image-pool", {"gan", "lsgan", "ebgan", "wgan", "wgan-gp"}),
-    "label_flip": ("--label-flip", {"gan", "lsgan"}),
-    "minibatch_disc": ("--minibatch-disc", {"gan", "lsgan", "wgan", "wgan-gp"}),
-}
+OPTION_FLAGS = {"critic_steps": "--n-critic", "warmup_critic_steps": "--critic-warmup"}  # the rest: --name-like-this
 
 
 def check_objective_options(model: str, objective: str | None, options: dict) -> None:
-    """An option given for another objective (e.g. --pull-away with lsgan) is a one-line usage error."""
-    from colorize_cli import registry
+    """An option given for an objective it does not apply to (e.g. --pull-away with lsgan) is a one-line usage
+    error; which options apply is the objective's own list (gan.Objective.options)."""
+    from colorize_cli import gan, registry
 
     chosen = objective or registry.BUILTIN[model].objective
     for key, value in options.items():
-        flag, objectives = OPTION_OBJECTIVES[key]
-        if value is not None and chosen not in objectives:
-            users = ", ".join(sorted(objectives)) if len(objectives) < 5 else "the adversarial objectives (not regression)"
+        if value is not None and key not in gan.OBJECTIVES[chosen].options:
+            users = sorted(name for name, o in gan.OBJECTIVES.items() if key in o.options)
+            users = ", ".join(users) if len(users) < 5 else "the adversarial objectives (not regression)"
+            flag = OPTION_FLAGS.get(key, "--" + key.replace("_", "-"))
             fail(f"{flag} applies to {users}, not to {chosen!r} (-m {model}{f' --objective {objective}' if objective else ''}); "
                  f"leave it out or choose a recipe it applies to", 2)
 

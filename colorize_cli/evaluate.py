@@ -189,6 +189,29 @@ def _fit(image: np.ndarray, width: int, height: int) -> np.ndarray:
     return cell
 
 
+STRIP_HEIGHT = 240  # the docs' before/after strips (the README gallery, bench/hints.py): every cell this tall
+
+
+def scaled(bgr: np.ndarray, height: int = STRIP_HEIGHT) -> np.ndarray:
+    """`bgr` resized to `height`, its aspect kept: a strip's cell."""
+    return cv2.resize(bgr, (round(bgr.shape[1] * height / bgr.shape[0]), height), interpolation=cv2.INTER_AREA)
+
+
+def label(image: np.ndarray, text: str) -> np.ndarray:
+    """A copy of `image` with `text` in its top-left corner, white on a black outline: legible on any photo."""
+    out = image.copy()
+    cv2.putText(out, text, (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 3, cv2.LINE_AA)
+    cv2.putText(out, text, (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 1, cv2.LINE_AA)
+    return out
+
+
+def stack_rows(rows: list[np.ndarray], gap: int = 4) -> np.ndarray:
+    """Strips of unequal width one above the other, left-aligned, padded white to the widest, `gap` px apart."""
+    width = max(r.shape[1] for r in rows)
+    return np.vstack([cv2.copyMakeBorder(r, 0, gap, 0, width - r.shape[1], cv2.BORDER_CONSTANT, value=(255, 255, 255))
+                      for r in rows])
+
+
 def comparison_grid(result: DatasetResult, start: int, count: int, cell: tuple[int, int] = (192, 144)) -> np.ndarray:
     """Rows of images; columns: input (gray) | one per model | truth (Figure 6 layout of Fabbri 2017)."""
     width, height = cell

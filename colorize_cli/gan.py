@@ -9,7 +9,8 @@ updates run per generator update, and whether critic weights are clipped or grad
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -19,13 +20,24 @@ from colorize_cli._keras import keras, tf
 ops = keras.ops
 
 
+# The options an objective may accept (Objective fields the user can set: `colorize train --n-critic ...`); each
+# objective lists those that change anything for it, and the CLI's option rules are read from that list.
+OPTIONS = ("critic_steps", "warmup_critic_steps", "critic_pretrain", "clip", "gp_weight", "margin", "pull_away",
+           "label_smoothing", "conditional_energy", "image_pool", "label_flip", "minibatch_disc")
+
+
 @dataclass(frozen=True)
 class Objective:
-    """What distinguishes one GAN variant from another. All fields are plain data (saved in run configs)."""
+    """What distinguishes one GAN variant from another: its loss pair, the options it accepts and their values."""
 
     name: str
     discriminator: str | None = "patch"  # "patch", "energy", or None for regression without a discriminator
     d_norm: str | None = "batch"  # PatchGAN normalisation: "batch", "layer" (WGAN-GP) or None (WGAN)
+    # the losses (functions of `losses`): critic_loss(objective, real scores, fake scores, per-sample targets or
+    # None) is what the discriminator minimises, generator_loss(fake scores) the generator's adversarial term
+    critic_loss: Callable | None = field(default=None, compare=False, repr=False)
+    generator_loss: Callable | None = field(default=None, compare=False, repr=False)
+    options: frozenset = frozenset()  # the OPTIONS that apply to this objective
     critic_steps: int = 1  # discriminator updates per generator update
     warmup_critic_steps: int = 0  # WGAN: this many critic updates for the first `warmup_until` generator steps ...
     warmup_until: int = 25
@@ -48,35 +60,24 @@ class Objective:
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
 
     def check(self) -> "Objective":
-        """Refuse aids that do not apply to this objective (one line each)."""
-        if self.label_flip and self.name not in ("gan", "lsgan"):
-            raise ValueError(f"--label-flip applies to gan and lsgan (real/fake targets), not {self.name}")
-        if self.minibatch_disc and self.discriminator != "patch":
-            raise ValueError(f"--minibatch-disc applies to PatchGAN discriminators, not {self.name}'s")
-        if self.critic_pretrain and self.discriminator is None:
-            raise ValueError(f"--critic-pretrain needs a discriminator; {self.name} has none")
-        if (self.image_pool or self.label_flip) and self.discriminator is None:
-            raise ValueError(f"--image-pool and --label-flip need a discriminator; {self.name} has none")
+        """Refuse options that do not apply to this objective (one line each)."""
+        defaults = Objective(self.name)
+        for option in OPTIONS:
+            if option not in self.options and getattr(self, option) != getattr(defaults, option):
+                users = [o.name for o in OBJECTIVES.values() if option in o.options]
+                raise ValueError(f"{option} applies to {', '.join(users)}, not {self.name}"
+                                 + ("" if self.discriminator else f" (it needs a discriminator; {self.name} has none)"))
         if not 0 <= self.label_flip < 0.5:
-            raise ValueError(f"--label-flip must be in [0, 0.5), got {self.label_flip}")
+            raise ValueError(f"label_flip must be in [0, 0.5), got {self.label_flip}")
         return self
 
     # -- losses --------------------------------------------------------------------------------
     def d_loss(self, real, fake, real_target=None, fake_target=None):
         """`real_target`/`fake_target`: per-sample targets (N, 1, 1, 1) when labels are flipped."""
-        if self.name in ("gan", "lsgan") and real_target is not None:
-            pair = losses.gan_d_targets if self.name == "gan" else losses.lsgan_d_targets
-            return pair(real, fake, real_target, fake_target)
-        if self.name == "gan":
-            return losses.gan_d(real, fake, self.label_smoothing)
-        if self.name == "lsgan":
-            return losses.lsgan_d(real, fake, self.label_smoothing)
-        if self.name == "ebgan":
-            return losses.ebgan_d(real, fake, self.margin)
-        return losses.wgan_d(real, fake)
+        return self.critic_loss(self, real, fake, None if real_target is None else (real_target, fake_target))
 
     def g_loss(self, fake):
-        return {"gan": losses.gan_g, "lsgan": losses.lsgan_g, "ebgan": losses.ebgan_g}.get(self.name, losses.wgan_g)(fake)
+        return self.generator_loss(fake)
 
     def critic_steps_at(self, step):
         """Critic updates at generator step(s) `step` (int, array or tensor): `warmup_critic_steps` on
@@ -99,13 +100,35 @@ class Objective:
         return self.name in ("wgan", "wgan-gp")
 
 
+def _target_loss(plain, per_sample):
+    """A critic loss on real/fake targets: one-sided label smoothing, or per-sample (flipped) targets."""
+    def critic_loss(objective, real, fake, targets):
+        return plain(real, fake, objective.label_smoothing) if targets is None else per_sample(real, fake, *targets)
+    return critic_loss
+
+
+def _energy_loss(objective, real, fake, targets):
+    return losses.ebgan_d(real, fake, objective.margin)
+
+
+def _wasserstein_loss(objective, real, fake, targets):
+    return losses.wgan_d(real, fake)
+
+
+# every adversarial objective: critic updates per step, NoGAN critic pretraining, clipping, gradient penalty, a pool
+_CRITIC = frozenset({"critic_steps", "critic_pretrain", "clip", "gp_weight", "image_pool"})
 OBJECTIVES = {
     "regression": Objective("regression", discriminator=None, d_norm=None),
-    "gan": Objective("gan"),
-    "lsgan": Objective("lsgan"),
-    "ebgan": Objective("ebgan", discriminator="energy"),
-    "wgan": Objective("wgan", d_norm=None, critic_steps=5, warmup_critic_steps=100, clip=0.01),
-    "wgan-gp": Objective("wgan-gp", d_norm="layer", critic_steps=5, gp_weight=10.0),
+    "gan": Objective("gan", critic_loss=_target_loss(losses.gan_d, losses.gan_d_targets), generator_loss=losses.gan_g,
+                     options=_CRITIC | {"label_smoothing", "label_flip", "minibatch_disc"}),
+    "lsgan": Objective("lsgan", critic_loss=_target_loss(losses.lsgan_d, losses.lsgan_d_targets),
+                       generator_loss=losses.lsgan_g, options=_CRITIC | {"label_smoothing", "label_flip", "minibatch_disc"}),
+    "ebgan": Objective("ebgan", discriminator="energy", critic_loss=_energy_loss, generator_loss=losses.ebgan_g,
+                       options=_CRITIC | {"margin", "pull_away", "conditional_energy"}),
+    "wgan": Objective("wgan", d_norm=None, critic_steps=5, warmup_critic_steps=100, clip=0.01, critic_loss=_wasserstein_loss,
+                      generator_loss=losses.wgan_g, options=_CRITIC | {"warmup_critic_steps", "minibatch_disc"}),
+    "wgan-gp": Objective("wgan-gp", d_norm="layer", critic_steps=5, gp_weight=10.0, critic_loss=_wasserstein_loss,
+                         generator_loss=losses.wgan_g, options=_CRITIC | {"warmup_critic_steps", "minibatch_disc"}),
 }
 
 

@@ -94,6 +94,7 @@ class Hints:
     ab: np.ndarray
     reach: float = REACH  # how far their colour spreads (see the module docstring)
     reference: object = None  # a reference.Reference: colour photo(s) whose matched colours guide the rest
+    # (or a reference.Matched: one already matched to this frame of a video)
 
     def __len__(self) -> int:
         return int(self.ys.size)
@@ -614,20 +615,21 @@ def prior_weight(lightness_work: np.ndarray, hints: Hints, reach: float) -> np.n
 
 
 def solve(lightness_work: np.ndarray, prior_ab: np.ndarray | None, hints: Hints, reach: float = REACH,
-          square_work: np.ndarray | None = None, guide: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+          square_work: np.ndarray | None = None, guide: tuple[np.ndarray, np.ndarray] | None = None,
+          guide_pixels: int = REFERENCE_PIXELS) -> np.ndarray:
     """The correction D (h, w, 2) on the grid of `lightness_work` (see the module docstring).
     `prior_ab`: automatic ab in CIE units at any resolution (bilinearly resized), or None for gray;
     `reach` = inf is pure Levin (no pull back to the prior); `square_work`: mean L^2 per working pixel.
     `guide`: (ab, weight) on the working grid, soft colours (a reference's) that the output is pulled
     towards with `weight` (0..1, times GUIDE_WEIGHT) over a uniform prior, before the hints are
-    applied over that result; the hints win where both are."""
+    applied over that result; the hints win where both are. `guide_pixels`: the grid the guide is solved on."""
     height, width = lightness_work.shape
     prior = 0.0 if prior_ab is None else _resized(prior_ab, height, width).astype(np.float64)
     correction = np.zeros((height, width, 2), np.float64)
     if guide is not None:
         # on a coarser grid: the matched colours are no finer than the matching grid, and the hints'
         # solve and the guided up-sampling that follow bring the edges back
-        small_h, small_w = working_shape((height, width), REFERENCE_PIXELS)
+        small_h, small_w = working_shape((height, width), guide_pixels)
         guide_ab, guide_weight = (_resized(v, small_h, small_w) for v in guide)
         small_l, small_prior = (_resized(v, small_h, small_w, cv2.INTER_AREA) for v in (lightness_work, prior + np.zeros((height, width, 2))))
         small_square = None if square_work is None else _resized(square_work, small_h, small_w, cv2.INTER_AREA)
@@ -678,12 +680,15 @@ def render(original: np.ndarray, lightness_full: np.ndarray, ab_norm: np.ndarray
         return colorspace.render(original, lightness_full, ab_norm, norm)
     work_h, work_w = working_shape((height, width))
     work_l, work_square = working_lightness(lightness_full, work_h, work_w)
-    guide = None
+    guide, guide_pixels = None, REFERENCE_PIXELS
     if hints.reference is not None:
         from colorize_cli import reference
 
-        guide = reference.guide(hints.reference, work_l)
-    correction = solve(work_l, prior, hints, reach, work_square, guide)
+        if isinstance(hints.reference, reference.Matched):  # a video frame's, already matched (reference.Shots)
+            guide, guide_pixels = hints.reference.guide(work_l), hints.reference.solve_pixels
+        else:
+            guide = reference.guide(hints.reference, work_l)
+    correction = solve(work_l, prior, hints, reach, work_square, guide, guide_pixels)
     if (work_h, work_w) == (height, width):
         gain_rows, offset_rows = None, colorspace.BilinearRows(correction, width, height)
     else:  # edge-aware up-sampling: D = a * L + b with a, b from the working grid

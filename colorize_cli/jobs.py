@@ -672,10 +672,7 @@ def run_video(spec: str, model: Model, output: str | None = None, *, overwrite: 
         outcome.status = "interrupted"
         return outcome
     outcome.frames, outcome.fps, outcome.stopped_early = result.frames, result.frames / max(result.seconds, 1e-9), result.stopped_early
-    if model.hints is not None:
-        cut = "until the first scene cut" if result.hinted_frames < result.frames else "no scene cut"
-        what = "hints" if model.hints.has_pixels else "the reference"
-        outcome.hinted = f"{what} applied to the first {result.hinted_frames} frames ({cut})"
+    outcome.hinted = result.guide_note or None  # see video.VideoGuide: hints until the first cut, references per shot
     outcome.audio = target not in (None, "-") and getattr(sink, "audio", None) is not None
     return outcome
 

@@ -130,29 +130,55 @@ class SceneCuts:
         return cut
 
 
-class HintsUntilCut:
-    """A video's hints (`--hints`, `--hint`): resolved on the first frame (where a painted copy is compared
-    and coordinates are checked) and applied to every frame until the first scene cut. After a cut the
-    picture is another shot, where the hinted pixels no longer show the hinted things; the automatic
-    colour takes over. Wraps the ab hook (smoothing) so that it sees each frame's input in order."""
+class VideoGuide:
+    """A video's hints and references. Hints (`--hints`, `--hint`) are resolved on the first frame (where a
+    painted copy is compared and coordinates are checked) and applied to every frame until the first scene
+    cut: after a cut the picture is another shot, where the hinted pixels no longer show the hinted things,
+    and the automatic colour takes over. References (`--reference`) go shot by shot: each shot takes the
+    reference most like it, and none when it is like none of them (`reference.Shots`). Wraps the ab hook
+    (smoothing) so that it sees each frame's input in order; `hints_of` comes after it for the same frame."""
 
     def __init__(self, spec, smoother: TemporalSmoother | None = None):
+        from colorize_cli import reference
+
         self.spec, self.smoother = spec, smoother
         self.is_cut = SceneCuts()
-        self.hints, self.active, self.frames = None, True, 0
+        self.shots = reference.Shots(spec.reference) if spec.reference is not None else None
+        self.hints, self.active = None, spec.has_pixels
+        self.frames = self.hinted = 0  # frames given anything; frames given the hints
 
     def ab_hook(self, l_norm: np.ndarray, ab: np.ndarray) -> np.ndarray:
-        if self.active and self.is_cut(l_norm):
+        if self.is_cut(l_norm):
             self.active = False
+            if self.shots is not None:
+                self.shots.cut()
         return self.smoother(l_norm, ab) if self.smoother is not None else ab
 
     def hints_of(self, job, image: np.ndarray):
-        if not self.active:
+        import dataclasses
+
+        from colorize_cli import colorspace, hints
+
+        if self.active and self.hints is None:
+            self.hints = dataclasses.replace(self.spec.resolve(image), reference=None)
+        given = self.hints if self.active else hints.Hints.none(image.shape[:2])
+        if self.shots is not None:
+            given = dataclasses.replace(given, reference=self.shots.guide(colorspace.lightness(image)))
+        if given.empty:
             return None
-        if self.hints is None:
-            self.hints = self.spec.resolve(image)
         self.frames += 1
-        return self.hints
+        self.hinted += bool(len(given))
+        return given
+
+    def describe(self, total_frames: int) -> str:
+        """The summary's words for what was applied where."""
+        parts = []
+        if self.spec.has_pixels:
+            cut = "until the first scene cut" if self.hinted < total_frames else "no scene cut"
+            parts.append(f"hints applied to the first {self.hinted} frames ({cut})")
+        if self.shots is not None:
+            parts.append(self.shots.describe(total_frames))
+        return "; ".join(parts)
 
 
 def flicker(frames_bgr: list[np.ndarray], still: float = 1.0, width: int = 160) -> float:
@@ -674,14 +700,16 @@ class VideoResult:
     seconds: float
     smoother_cuts: int
     stopped_early: str | None = None  # why, if the input ended abnormally
-    hinted_frames: int = 0  # frames the hints were applied to (those before the first scene cut)
+    hinted_frames: int = 0  # frames the hints or a reference were applied to
+    guide_note: str = ""  # which: hints until the first scene cut, which reference in how many shots
 
 
 def colorize_video(colorizer, source, sink, smooth: bool = True, on_frame: Callable | None = None,
                    stop: threading.Event | None = None, hints=None) -> VideoResult:
     """Run source -> colorizer -> sink with decoding and encoding in their own threads.
     `stop` (e.g. set by Ctrl-C) ends after the frames in flight, leaving a playable file.
-    `hints` (a `hints.HintSpec`): applied from the first frame until the first scene cut."""
+    `hints` (a `hints.HintSpec`): its hints applied from the first frame until the first scene cut, its
+    references shot by shot (see `VideoGuide`)."""
     import time
 
     stop = stop or threading.Event()
@@ -724,7 +752,7 @@ def colorize_video(colorizer, source, sink, smooth: bool = True, on_frame: Calla
 
     decoder, writer = threading.Thread(target=decode, daemon=True), threading.Thread(target=write, daemon=True)
     smoother = TemporalSmoother() if smooth else None
-    guide = HintsUntilCut(hints, smoother) if hints is not None else None
+    guide = VideoGuide(hints, smoother) if hints is not None else None
     started = time.perf_counter()
     decoder.start()
     writer.start()
@@ -755,7 +783,7 @@ def colorize_video(colorizer, source, sink, smooth: bool = True, on_frame: Calla
     if errors:
         raise errors[0]
     return VideoResult(done, time.perf_counter() - started, smoother.cuts if smoother else 0, getattr(source, "error", None),
-                       guide.frames if guide else 0)
+                       guide.frames if guide else 0, guide.describe(done) if guide else "")
 
 
 def open_source(spec: str, camera: int | None = None, raw: tuple[int, int] | None = None, fps: float = 25.0,

@@ -6,7 +6,7 @@
     docs/gallery_models.jpg every bundled model on the same photos: input | one column per model (| truth)
 """
 
-import sys
+import argparse
 from pathlib import Path
 
 import cv2
@@ -14,22 +14,10 @@ import numpy as np
 from skimage import data
 
 from colorize_cli import colorspace
+from colorize_cli.evaluate import label, scaled, stack_rows
 from colorize_cli.pipeline import Colorizer
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
-HEIGHT = 240
-
-
-def scaled(bgr: np.ndarray) -> np.ndarray:
-    return cv2.resize(bgr, (round(bgr.shape[1] * HEIGHT / bgr.shape[0]), HEIGHT), interpolation=cv2.INTER_AREA)
-
-
-def label(image: np.ndarray, text: str) -> np.ndarray:
-    out = image.copy()
-    cv2.putText(out, text, (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 3, cv2.LINE_AA)
-    cv2.putText(out, text, (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 1, cv2.LINE_AA)
-    return out
-
 
 def main(model: str = "lsgan"):
     colorizer = Colorizer(model)
@@ -44,9 +32,7 @@ def main(model: str = "lsgan"):
         gray = colorspace.from_float(colorspace.bgr_to_gray_lab(truth), np.uint8)
         rows.append(np.hstack([label(scaled(gray), "input (gray)"), label(scaled(colorizer.colorize_bgr(truth)), "ours"),
                                label(scaled(truth), "truth")]))
-    width = max(r.shape[1] for r in rows)
-    rows = [cv2.copyMakeBorder(r, 0, 4, 0, width - r.shape[1], cv2.BORDER_CONSTANT, value=(255, 255, 255)) for r in rows]
-    cv2.imwrite(str(DOCS / "gallery_color.jpg"), np.vstack(rows), [cv2.IMWRITE_JPEG_QUALITY, 88])
+    cv2.imwrite(str(DOCS / "gallery_color.jpg"), stack_rows(rows), [cv2.IMWRITE_JPEG_QUALITY, 88])
     print(f"wrote {DOCS / 'gallery_bw.jpg'} and {DOCS / 'gallery_color.jpg'}")
     models_strip()
 
@@ -85,4 +71,6 @@ def models_strip(height: int = 150):
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model", nargs="?", default="lsgan", help="the model of the first two strips")
+    main(parser.parse_args().model)

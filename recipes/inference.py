@@ -11,7 +11,7 @@ full-resolution L. Each variant below changes one of those choices:
   ensemble  the mean ab of MODEL and --partner (2 networks)
 
 Every variant is tried at several saturations on the trainer's held-out validation photos with
-recipes/validate.py's protocol (macro averages over source folders; the eval sets are never used).
+`colorize_cli.selection`'s protocol, as recipes/validate.py (macro averages over source folders; the eval sets are never used).
 Saturation trades PSNR for colour, so the figure that decides is each variant's PSNR gain
 interpolated at the selection bar's colourfulness (60 % of the truth's): gains at equal colour.
 """
@@ -29,11 +29,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "recipes"))
 
-from colorize_cli import evaluate, networks  # noqa: E402
+from colorize_cli import evaluate, networks, selection  # noqa: E402
 from colorize_cli.pipeline import Colorizer, compiled  # noqa: E402
-import validate  # noqa: E402
 
 
 def guided_upsample(lightness: np.ndarray, ab_norm: np.ndarray, radius: int = 2, eps: float = 2e-3) -> np.ndarray:
@@ -122,16 +120,16 @@ def main(argv=None):
                 shipped.at_input_size(256).named("256px"),
                 shipped.named(f"ensemble +{args.partner}", partner=Colorizer(args.partner, saturation=1.0))]
 
-    photos = validate.validation_photos(args.data, args.seed)
+    photos = selection.validation_photos(args.data, args.seed)
     print(f"{args.model} on the validation split of {args.data} (seed {args.seed}): {len(photos)} photos; "
           "macro PSNR gain over gray (dB) / colourfulness as % of truth", flush=True)
     header = " | ".join(f"@{s:g}" for s in args.saturations)
     print(f"| variant | images/s | gain at {args.min_colourfulness:.0%} colour | {header} |")
     print("|---" * (3 + len(args.saturations)) + "|")
     for variant in variants:
-        copies = validate.at_saturations(variant, args.saturations)
+        copies = selection.at_saturations(variant, args.saturations)
         result = evaluate.evaluate_photos("validation", photos, copies)
-        table = validate.per_source(result, args.data)
+        table = selection.per_source(result, args.data)
         macro = [table[c.name]["macro"] for c in copies]
         gain = at_colourfulness(macro, args.min_colourfulness)
         speed = np.mean([result.speed[c.name] for c in copies])

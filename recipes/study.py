@@ -9,7 +9,7 @@ and seed per part:
 - `scratch` (part one): every configuration trained from scratch (a width-16 U-Net at 128 px) into
   runs/study/NAME, exported to runs/study/models;
 - `semantic` (part two): every configuration fine-tuned from one L1-pretrained semantic generator (the
-  default's stage (a): the ImageNet MobileNetV2 encoder, frozen, and a U-Net decoder, see recipes/zoo.py
+  default's stage (a): the ImageNet MobileNetV2 encoder, frozen, and a U-Net decoder, see colorize_cli/zoo.py
   BASES) into runs/s2/NAME, exported to runs/zoo/models/s2-NAME; plus WGAN-GP + L1 and the GAN aids of
   seed 004 (image pool, label flips, minibatch discrimination), each added alone to LSGAN + 100*L1.
 
@@ -32,19 +32,15 @@ import argparse
 import csv
 import hashlib
 import json
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from colorize_cli import evaluate, registry, train
+from colorize_cli import evaluate, registry, selection, train, zoo
 from colorize_cli.pipeline import Colorizer
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import validate  # noqa: E402  (recipe scripts are not a package)
-from zoo import BASE_MODELS, BASES, ENCODER, RECONSTRUCTIONS, ROOT, SMALL, config, semantic_finetune  # noqa: E402
+from colorize_cli.zoo import BASE_MODELS, ENCODER, RECONSTRUCTIONS, ROOT, SMALL, config, semantic_finetune
 
 OBJECTIVES = ("gan", "lsgan", "ebgan", "wgan")
 DOCS = ROOT / "docs"
@@ -66,7 +62,7 @@ def semantic_recipe(objective: str, reconstruction: str, aid: str | None = None)
 class Part:
     name: str
     title: str
-    recipes: dict  # configuration -> recipe (zoo.config's fields)
+    recipes: dict  # configuration -> recipe (colorize_cli.zoo.config's fields)
     runs: Path  # runs/.../NAME
     models: Path  # where the configurations are exported
     prefix: str = ""  # export name = prefix + configuration
@@ -112,8 +108,7 @@ def train_all(part: Part, data_dir: Path, train_missing: bool = True) -> dict[st
                 cards[name] = card
             continue
         print(f"== {part.name}: {name}", flush=True)
-        if "base" in recipe:  # the pretrained stage (resumed or re-exported if already trained: cheap)
-            train.train(config(recipe["base"], BASES[recipe["base"]], data_dir), models_dir=BASE_MODELS, overwrite=True)
+        zoo.train_base(recipe, data_dir)  # the pretrained stage (resumed or re-exported if already trained: cheap)
         recipe = {**recipe, "run": str((part.runs / name).relative_to(ROOT))}
         cards[name] = train.train(config(name, recipe, data_dir, part.export_name(name)), models_dir=part.models,
                                   overwrite=True)  # its own folder: re-export freely
@@ -250,8 +245,8 @@ def validation_curve(model_path: Path, photos, data_dir: Path, cache: Cache, ext
         return cached
     print(f"== validation: {model_path.stem}", flush=True)
     colorizer = Colorizer(str(model_path), saturation=1.0)
-    copies = validate.at_saturations(colorizer, saturations)
-    table_ = validate.per_source(evaluate.evaluate_photos("validation", photos, copies, full=False), data_dir)
+    copies = selection.at_saturations(colorizer, saturations)
+    table_ = selection.per_source(evaluate.evaluate_photos("validation", photos, copies, full=False), data_dir)
     curve = {"saturation": saturations,
              "psnr_gain": [table_[c.name]["macro"]["psnr_gain"] for c in copies],
              "colourfulness": [table_[c.name]["macro"]["colorfulness_ratio"] for c in copies]}
@@ -273,7 +268,7 @@ def at_saturation(curve: dict, saturation: float) -> tuple[float, float]:
 
 def validation_section(part: Part, cards: dict[str, Path], data_dir: Path) -> list[str]:
     cache = Cache(part.figures / "validation.json")
-    photos = validate.validation_photos(data_dir)
+    photos = selection.validation_photos(data_dir)
     curves = {name: validation_curve(card.with_suffix(".keras"), photos, data_dir, cache) for name, card in cards.items()}
     lines = ["### Against the from-scratch models, at equal colourfulness (validation)", "",
              f"The training split's {len(photos)} validation photos (`recipes/validate.py`'s protocol: PSNR gain over gray and "

@@ -96,3 +96,24 @@ def test_critic_pretraining_trains_the_critic_alone_then_both():
 def test_critic_pretraining_needs_a_critic():
     with pytest.raises(ValueError, match="needs a discriminator"):
         gan.OBJECTIVES["regression"].replace(critic_pretrain=10).check()
+
+
+OPTION_VALUES = {"critic_steps": 2, "warmup_critic_steps": 3, "critic_pretrain": 2, "clip": 0.05, "gp_weight": 1.0,
+                 "margin": 0.5, "pull_away": 0.1, "label_smoothing": 0.1, "conditional_energy": True, "image_pool": 4,
+                 "label_flip": 0.1, "minibatch_disc": True}
+
+
+@pytest.mark.parametrize("name", sorted(gan.OBJECTIVES))
+def test_each_objective_accepts_exactly_the_options_it_lists(name):
+    """The objective's own list decides (the CLI's option rules read it): every listed option is accepted,
+    every other one refused in one line naming the objectives it applies to."""
+    assert set(OPTION_VALUES) == set(gan.OPTIONS)
+    objective = gan.OBJECTIVES[name]
+    for option, value in OPTION_VALUES.items():
+        changed = objective.replace(**{option: value})
+        if option in objective.options:
+            changed.check()
+        else:
+            with pytest.raises(ValueError, match=f"^{option} applies to .*not {name}"):
+                changed.check()
+    assert (objective.critic_loss is None) == (objective.discriminator is None) == (objective.generator_loss is None)

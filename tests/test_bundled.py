@@ -1,9 +1,12 @@
 """The bundled default model: present, intact, and it really adds colour."""
 
 import numpy as np
+import pytest
 from skimage import data
 
 from colorize_cli import Colorizer, colorspace, registry
+
+pytestmark = pytest.mark.light  # no TensorFlow: see conftest.py
 
 
 def test_default_model_is_bundled_with_a_matching_checksum():

@@ -302,7 +302,7 @@ def test_the_printed_command_after_training_works(tmp_path, monkeypatch):
     """`colorize train ... --models-dir M --name x` ends with a `colorize -m ... PHOTO` line that works as printed."""
     import shlex
 
-    from test_train import colour_photos
+    from conftest import colour_photos
 
     monkeypatch.chdir(tmp_path)
     photos = colour_photos(tmp_path / "photos", count=8)
@@ -438,7 +438,7 @@ def test_train_config_file_refuses_unknown_settings(tmp_path):
 def test_train_runs_a_saved_config_with_the_given_options_over_it(tmp_path):
     import json
 
-    from test_train import colour_photos
+    from conftest import colour_photos
 
     photos = colour_photos(tmp_path / "photos", count=8)
     saved = {"model": "wgan", "steps": 5, "batch_size": 4, "image_size": 32, "width": 4, "d_width": 4, "seed": 7,

@@ -6,6 +6,8 @@ from skimage import color, data
 from colorize_cli import colorspace
 from conftest import gradient_bgr
 
+pytestmark = pytest.mark.light  # no TensorFlow: see conftest.py
+
 
 def test_float_round_trip_is_exact():
     rgb = np.random.default_rng(0).random((64, 64, 3), dtype=np.float32)

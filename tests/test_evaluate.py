@@ -5,10 +5,9 @@ import cv2
 import numpy as np
 import pytest
 from skimage import data
-from typer.testing import CliRunner
 
 from colorize_cli import colorspace, evaluate, metrics
-from colorize_cli.cli import app
+from conftest import invoke
 
 
 def test_identical_images_score_perfectly():
@@ -77,8 +76,7 @@ def eval_folder(tmp_path):
 
 def test_eval_command_writes_consistent_reports(eval_folder, tmp_path):
     out = tmp_path / "report"
-    result = CliRunner().invoke(app, ["eval", str(eval_folder), "-m", "tiny", "--out", str(out), "--grid-rows", "2"],
-                                catch_exceptions=False)
+    result = invoke("eval", eval_folder, "-m", "tiny", "--out", out, "--grid-rows", "2")
     assert result.exit_code == 0, result.output
     assert "gray baseline" in result.output and "tiny" in result.output
     summary = json.loads((out / "metrics.json").read_text())
@@ -100,7 +98,7 @@ def test_eval_command_writes_consistent_reports(eval_folder, tmp_path):
 def test_eval_is_deterministic(eval_folder, tmp_path):
     runs = []
     for i in range(2):
-        CliRunner().invoke(app, ["eval", str(eval_folder), "-m", "tiny", "--out", str(tmp_path / f"r{i}")], catch_exceptions=False)
+        invoke("eval", eval_folder, "-m", "tiny", "--out", tmp_path / f"r{i}")
         runs.append(json.loads((tmp_path / f"r{i}" / "metrics.json").read_text())["images"])
     for a, b in zip(*runs):
         assert {k: v for k, v in a.items()} == {k: v for k, v in b.items()}
@@ -111,7 +109,7 @@ def test_eval_of_black_and_white_folder_scores_colourfulness_only(tmp_path):
     folder.mkdir()
     cv2.imwrite(str(folder / "camera.png"), cv2.resize(data.camera(), (64, 64)))
     out = tmp_path / "report"
-    result = CliRunner().invoke(app, ["eval", str(folder), "-m", "tiny", "--out", str(out)], catch_exceptions=False)
+    result = invoke("eval", folder, "-m", "tiny", "--out", out)
     assert result.exit_code == 0 and "no colour truth" in result.output
     means = json.loads((out / "metrics.json").read_text())["datasets"]["bw"]["means"]["tiny"]
     assert "psnr" not in means and "colorfulness" in means

@@ -7,24 +7,10 @@ import av
 import cv2
 import numpy as np
 import pytest
-from skimage import data
-from typer.testing import CliRunner
 
 from colorize_cli import colorspace, hints
-from colorize_cli.cli import app
 from colorize_cli.pipeline import Colorizer
-
-runner = CliRunner()
-
-
-def invoke(*args):
-    return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
-
-
-def truth_photo(size=(96, 128)):
-    """A colour photo (scikit-image's astronaut, reduced) as 8-bit BGR."""
-    return cv2.resize(data.astronaut()[:, :, ::-1], size[::-1], interpolation=cv2.INTER_AREA)
-
+from conftest import invoke, one_line_error, truth_photo
 
 def two_regions(height=90, width=160, edge=80):
     """Gray image: a dark left region and a bright right one (a strong L edge at column `edge`), with mild noise."""
@@ -136,14 +122,6 @@ def photo(tmp_path):
     return path
 
 
-def one_line_error(result, *needles):
-    assert result.exit_code == 2, result.output
-    lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("Error:"), result.output
-    for needle in needles:
-        assert needle in lines[0], lines[0]
-
-
 @pytest.mark.parametrize("value", ["120,80", "12x,80,red", "120,80,redd", "-1,5,red", "1,2,#12345", "5000,80,red"])
 def test_hint_parse_errors_name_the_bad_value(photo, value):
     one_line_error(invoke(photo, "-m", "tiny", "--hint", value), f"'{value}'")
@@ -226,7 +204,7 @@ def test_cli_hint_colours_the_photo_and_reruns_see_other_hints(tmp_path):
 
 
 def test_video_hints_apply_until_the_first_scene_cut(tmp_path):
-    from test_video import make_clip
+    from conftest import make_clip
 
     clip = make_clip(tmp_path / "film.mp4", frames=16, cut_at=8)
     out = tmp_path / "out.mp4"

@@ -13,12 +13,10 @@ import cv2
 import numpy as np
 import pytest
 from skimage import data
-from typer.testing import CliRunner
 
 from colorize_cli import colorspace, pipeline, registry, tflite_export
-from colorize_cli.cli import app
 from colorize_cli.errors import ColorizeError
-from conftest import gradient_bgr
+from conftest import gradient_bgr, invoke
 
 ROOT = Path(__file__).resolve().parents[1]
 # mean |Δab| (CIE ab units) allowed between a bundled .tflite and its .keras on real photos. float32 and
@@ -81,7 +79,7 @@ def run_without_tensorflow(args: list[str], cwd: Path, blocked=("tensorflow", "k
 
 
 def test_photo_video_models_and_help_work_without_tensorflow(tmp_path):
-    from test_video import make_clip
+    from conftest import make_clip
 
     name = bundled_with_tflite()[0].name
     cv2.imwrite(str(tmp_path / "photo.png"), data.camera()[::4, ::4])
@@ -179,8 +177,7 @@ def own_models(tiny_models_dir, tmp_path, monkeypatch):
 
 def test_export_int8_round_trips_through_the_colorizer_and_a_stale_tflite_is_not_used(own_models):
     models, photos = own_models
-    result = CliRunner().invoke(app, ["export", "tiny", "--format", "tflite", "--int8", "--calibrate", str(photos)],
-                                catch_exceptions=False)
+    result = invoke("export", "tiny", "--format", "tflite", "--int8", "--calibrate", photos)
     assert result.exit_code == 0, result.output
     card = registry.get_card("tiny")
     assert card.tflite_path == models / "tiny.tflite" and card.tflite["precision"] == "int8"
@@ -214,7 +211,7 @@ def test_the_int8_rule_needs_both_psnr_and_colourfulness_on_every_folder():
 
 
 def test_int8_export_needs_calibration_photos(own_models):
-    result = CliRunner().invoke(app, ["export", "tiny", "--format", "tflite", "--int8"])
+    result = invoke("export", "tiny", "--format", "tflite", "--int8", catch_exceptions=True)
     assert result.exit_code == 1 and "--calibrate" in result.output
 
 

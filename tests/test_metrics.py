@@ -1,7 +1,10 @@
 import numpy as np
+import pytest
 from skimage import data
 
 from colorize_cli import metrics
+
+pytestmark = pytest.mark.light  # no TensorFlow: see conftest.py
 
 
 def test_psnr_identical_is_capped():

@@ -5,19 +5,10 @@ import av
 import cv2
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
 from colorize_cli import colorspace, hints, metrics, reference
-from colorize_cli.cli import app
 from colorize_cli.pipeline import Colorizer
-from test_hints import one_line_error, truth_photo
-
-runner = CliRunner()
-
-
-def invoke(*args):
-    return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
-
+from conftest import invoke, one_line_error, truth_photo
 
 def gray_of(bgr):
     return colorspace.from_float(colorspace.bgr_to_gray_lab(bgr), np.uint8)[:, :, 0]
@@ -126,8 +117,8 @@ def test_cli_reference_colours_every_photo_of_a_folder_and_reruns_see_another(tm
     assert again.exit_code == 2 and "made otherwise" in again.output
 
 
-def test_video_reference_holds_until_the_first_scene_cut(tmp_path):
-    from test_video import make_clip
+def test_video_reference_stops_at_a_cut_to_a_scene_it_does_not_match(tmp_path):
+    from conftest import make_clip
 
     clip = make_clip(tmp_path / "film.mp4", frames=16, cut_at=8)
     with av.open(str(clip)) as container:
@@ -139,9 +130,54 @@ def test_video_reference_holds_until_the_first_scene_cut(tmp_path):
     out = tmp_path / "out.mp4"
     result = invoke(clip, "-m", "tiny", "--no-smooth", "--reference", keyframe, "-o", out)
     assert result.exit_code == 0, result.output
-    assert "the reference applied to the first 8 frames" in result.output
+    assert "the reference applied to 8 of 16 frames (1 of 2 shots)" in result.output
     with av.open(str(out)) as container:
         frames = [f.to_ndarray(format="bgr24") for f in container.decode(video=0)]
     b_values = [float(colorspace.bgr_to_lab(f)[:, :, 2].mean()) for f in frames]
     assert max(b_values[:8]) < -20  # blue before the cut
     assert min(b_values[8:]) > -10  # automatic colour after it
+
+
+def tinted(gray_u8, a, b):
+    """A gray frame (BGR) hand-coloured with one chroma everywhere."""
+    lab = colorspace.bgr_to_lab(gray_u8)
+    lab[..., 1], lab[..., 2] = a, b
+    return colorspace.from_float(colorspace.lab_to_bgr(lab), np.uint8)
+
+
+def test_video_each_shot_takes_its_most_similar_reference(tmp_path):
+    """Three shots (camera, coffee, camera again), 12 frames each (more than a reference is carried by
+    optical flow before it is matched afresh), panning; a reddish keyframe of the camera scene and a bluish one
+    of the coffee scene: each shot takes its own, alone (not the two mixed), the third the first's again."""
+    from skimage import data
+
+    scenes = [data.camera(), cv2.cvtColor(data.coffee(), cv2.COLOR_RGB2GRAY)]
+    width, height, length = 96, 64, 12
+    clip = tmp_path / "film.mp4"
+    shots = [0, 1, 0]
+    with av.open(str(clip), "w") as container:
+        stream = container.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for shot, scene in enumerate(shots):
+            for i in range(length):
+                gray = np.ascontiguousarray(scenes[scene][100 + i: 100 + i + height, 150 + 2 * i: 150 + 2 * i + width])
+                for packet in stream.encode(av.VideoFrame.from_ndarray(np.dstack([gray] * 3), format="rgb24")):
+                    container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    keyframes = []
+    for scene, (a, b), name in ((0, (45.0, 25.0), "red.png"), (1, (5.0, -45.0), "blue.png")):
+        first = np.ascontiguousarray(scenes[scene][100: 100 + height, 150: 150 + width])
+        cv2.imwrite(str(tmp_path / name), tinted(np.dstack([first] * 3), a, b))
+        keyframes += ["--reference", tmp_path / name]
+    out = tmp_path / "out.mp4"
+    result = invoke(clip, "-m", "tiny", "--no-smooth", *keyframes, "-o", out)
+    assert result.exit_code == 0, result.output
+    assert "the reference applied to 36 of 36 frames (3 of 3 shots: red.png 2, blue.png 1)" in result.output
+    with av.open(str(out)) as container:
+        frames = [colorspace.bgr_to_lab(f.to_ndarray(format="bgr24")) for f in container.decode(video=0)]
+    a_values = np.array([float(f[:, :, 1].mean()) for f in frames]).reshape(3, length)
+    b_values = np.array([float(f[:, :, 2].mean()) for f in frames]).reshape(3, length)
+    for shot in (0, 2):  # red: not pulled towards the blue keyframe
+        assert a_values[shot].min() > 30 and b_values[shot].min() > 10, (a_values[shot], b_values[shot])
+    assert b_values[1].max() < -30 and a_values[1].max() < 15, (a_values[1], b_values[1])  # blue

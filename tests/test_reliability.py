@@ -4,11 +4,11 @@ import io
 
 import cv2
 import numpy as np
+import pytest
 from PIL import Image
 from skimage import data
-from typer.testing import CliRunner
 
-from colorize_cli.cli import app
+from conftest import invoke
 
 
 def build_messy_folder(root):
@@ -38,7 +38,7 @@ def build_messy_folder(root):
 def test_messy_folder_colorizes_the_good_and_reports_the_bad(tmp_path):
     source = build_messy_folder(tmp_path / "archive")
     out = tmp_path / "out"
-    result = CliRunner().invoke(app, [str(source), "-m", "tiny", "-o", str(out)], catch_exceptions=False)
+    result = invoke(source, "-m", "tiny", "-o", out)
     assert result.exit_code == 1
     text = " ".join(result.output.split())
     assert "empty.jpg: empty file (0 bytes)" in text
@@ -54,7 +54,7 @@ def test_messy_folder_colorizes_the_good_and_reports_the_bad(tmp_path):
     assert read("animated.png").shape[:2] == (48, 64)  # first frame (GIF decodes with alpha, which is kept)
     assert read("one_pixel.png").shape == (1, 1, 3) and read("thin.png").shape == (2, 300, 3)
     assert not list(out.rglob(".*part"))  # no partial files
-    again = CliRunner().invoke(app, [str(source), "-m", "tiny", "-o", str(out)], catch_exceptions=False)
+    again = invoke(source, "-m", "tiny", "-o", out)
     assert "10 skipped" in " ".join(again.output.split()) and "3 failed" in again.output
 
 
@@ -96,7 +96,7 @@ def test_full_disk_stops_cleanly_and_a_rerun_finishes(tmp_path, monkeypatch):
             return self.f.write(payload)
 
     monkeypatch.setattr(files.os, "fdopen", lambda fd, mode: FullDisk(real_fdopen(fd, mode)))
-    result = CliRunner().invoke(app, [str(source), "-m", "tiny", "-o", str(out), "--batch-size", "2"], catch_exceptions=False)
+    result = invoke(source, "-m", "tiny", "-o", out, "--batch-size", "2")
     text = " ".join(result.output.split())
     assert result.exit_code == 1
     assert f"{out}: cannot write there (No space left on device); free some space" in text
@@ -107,7 +107,7 @@ def test_full_disk_stops_cleanly_and_a_rerun_finishes(tmp_path, monkeypatch):
     assert all(cv2.imread(str(out / name)).shape == (96, 128, 3) for name in done)  # complete files only
 
     monkeypatch.setattr(files.os, "fdopen", real_fdopen)
-    again = CliRunner().invoke(app, [str(source), "-m", "tiny", "-o", str(out)], catch_exceptions=False)
+    again = invoke(source, "-m", "tiny", "-o", out)
     assert again.exit_code == 0 and f"{len(done)} skipped" in " ".join(again.output.split())
     assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in source.iterdir())
 
@@ -123,7 +123,7 @@ def test_read_only_output_folder_is_one_clear_error(tmp_path, monkeypatch):
 
     monkeypatch.setattr(files.tempfile, "mkstemp", read_only)  # root ignores chmod, so simulate the mount
     source, out = many_photos(tmp_path / "in", 5), tmp_path / "out"
-    result = CliRunner().invoke(app, [str(source), "-m", "tiny", "-o", str(out)], catch_exceptions=False)
+    result = invoke(source, "-m", "tiny", "-o", out)
     text = " ".join(result.output.split())
     assert result.exit_code == 1
     assert "cannot write there (Read-only file system); choose a writable -o folder" in text
@@ -131,6 +131,7 @@ def test_read_only_output_folder_is_one_clear_error(tmp_path, monkeypatch):
     assert not [p for p in out.rglob("*") if p.is_file()]
 
 
+@pytest.mark.slow
 def test_folder_killed_mid_run_resumes_to_the_same_outputs(tmp_path):
     """SIGKILL a folder run part-way; rerunning the same command gives exactly the files of an uninterrupted run."""
     import os

@@ -86,7 +86,7 @@ def test_folders_on_remote_storage_through_pyarrow(local_ray, tmp_path):
     assert result.exit_code == 1, result.output
     assert f"{source}/c.jpg: not a decodable image" in result.output
     assert "2 colorized" in result.output and "1 failed" in result.output and "not colorized: 1 file" in result.output
-    local = invoke(archive, "-m", "tiny", "-o", tmp_path / "local")
+    invoke(archive, "-m", "tiny", "-o", tmp_path / "local")  # the local engine on the same folder, compared below
     mine, theirs = outputs(tmp_path / "out"), outputs(tmp_path / "local")
     assert sorted(mine) == sorted(theirs) == ["a.jpg", "sub/b.png"]  # mirrored, no temporary files left
     assert all(mine[n].dtype == theirs[n].dtype and np.array_equal(mine[n], theirs[n]) for n in mine)

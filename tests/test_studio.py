@@ -17,13 +17,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
 from colorize_cli import colorspace, metadata, studio
-from colorize_cli.cli import app
 from colorize_cli.jobs import Model
+from conftest import invoke
 
-runner = CliRunner()
+pytestmark = pytest.mark.light  # no TensorFlow: see conftest.py
+
 BLUE = "#1f3fbf"
 
 
@@ -139,9 +139,9 @@ def test_save_writes_what_the_cli_makes_from_the_saved_hints_file(served, photo,
     # the command it names makes the identical picture, and sees the saved file as its own
     monkeypatch.chdir(photo.parent)
     args = shlex.split(saved["command"])[1:]
-    rerun = runner.invoke(app, args, catch_exceptions=False)
+    rerun = invoke(*args)
     assert rerun.exit_code == 0 and "Nothing to do" in rerun.output  # same provenance as the CLI's
-    made = runner.invoke(app, [*args, "-o", "cli.png"], catch_exceptions=False)
+    made = invoke(*args, "-o", "cli.png")
     assert made.exit_code == 0, made.output
     assert np.array_equal(cv2.imread(str(output), cv2.IMREAD_UNCHANGED), cv2.imread("cli.png", cv2.IMREAD_UNCHANGED))
     assert metadata.read_provenance(output) == metadata.read_provenance(Path("cli.png"))
@@ -191,8 +191,8 @@ def test_a_reference_colours_the_render_and_save_names_it_for_the_cli(served, ph
     assert status == 200 and saved["command"] == f"colorize street.png --hints street.hints.json --reference {reference}"
     monkeypatch.chdir(photo.parent)
     args = shlex.split(saved["command"])[1:]
-    assert "Nothing to do" in runner.invoke(app, args, catch_exceptions=False).output
-    assert runner.invoke(app, [*args, "-o", "cli.png"], catch_exceptions=False).exit_code == 0
+    assert "Nothing to do" in invoke(*args).output
+    assert invoke(*args, "-o", "cli.png").exit_code == 0
     assert np.array_equal(cv2.imread("street_color.png", cv2.IMREAD_UNCHANGED), cv2.imread("cli.png", cv2.IMREAD_UNCHANGED))
     assert json.loads(served.call("GET", "/api/photo", params="photo=street.png")[1])["saved"]["reference"] == reference
     for name in ("../x.png", "/etc/passwd", "street.hints.json"):
@@ -301,15 +301,15 @@ def test_colorize_hints_reads_a_hints_file_and_names_what_is_wrong_with_one(phot
                 "hints": [{"x": 40, "y": 60, "color": BLUE}]}
     good = tmp_path / "good.hints.json"
     good.write_text(json.dumps(document))
-    made = runner.invoke(app, [str(photo), "--hints", str(good), "-o", str(tmp_path / "a.png")], catch_exceptions=False)
+    made = invoke(photo, "--hints", good, "-o", tmp_path / "a.png")
     assert made.exit_code == 0, made.output
-    same = runner.invoke(app, [str(photo), "--hint", f"40,60,{BLUE}", "-o", str(tmp_path / "b.png")], catch_exceptions=False)
+    same = invoke(photo, "--hint", f"40,60,{BLUE}", "-o", tmp_path / "b.png")
     assert np.array_equal(cv2.imread(str(tmp_path / "a.png")), cv2.imread(str(tmp_path / "b.png")))
     for content, words in (("{oops", "not valid JSON"), (json.dumps({**document, "width": 99}), "made for a 99x120 image"),
                            (json.dumps({**document, "hints": [{"x": 1}]}), "needs whole \"x\", \"y\" and a \"color\"")):
         bad = tmp_path / "bad.hints.json"
         bad.write_text(content)
-        result = runner.invoke(app, [str(photo), "--hints", str(bad), "-o", str(tmp_path / "c.png")], catch_exceptions=False)
+        result = invoke(photo, "--hints", bad, "-o", tmp_path / "c.png")
         assert result.exit_code == 2 and words in result.output and "Traceback" not in result.output
     assert same.exit_code == 0
 
@@ -321,9 +321,9 @@ def test_studio_refuses_what_it_cannot_serve_in_one_line(tmp_path, served, photo
             target.mkdir()
         if target.suffix == ".txt":
             target.write_text("x")
-        result = runner.invoke(app, ["studio", str(target), "--no-browser"], catch_exceptions=False)
+        result = invoke("studio", target, "--no-browser")
         assert result.exit_code == 2 and words in result.output
-    result = runner.invoke(app, ["studio", str(photo), "--no-browser", "--port", str(served.port)], catch_exceptions=False)
+    result = invoke("studio", photo, "--no-browser", "--port", served.port)
     assert result.exit_code == 2 and f"port {served.port} is in use" in result.output
 
 
@@ -461,6 +461,6 @@ def test_the_page_in_chromium_places_a_hint_recolours_its_region_and_saves_what_
     assert (x, y) == (350, 500)  # where the dot was dragged to
     monkeypatch.chdir(root)
     assert command == f"colorize street.png --hints street.hints.json --reference {saved['reference']}"
-    made = runner.invoke(app, [*shlex.split(command)[1:], "-o", "cli.png"], catch_exceptions=False)
+    made = invoke(*shlex.split(command)[1:], "-o", "cli.png")
     assert made.exit_code == 0, made.output
     assert np.array_equal(cv2.imread("street_color.png", cv2.IMREAD_UNCHANGED), cv2.imread("cli.png", cv2.IMREAD_UNCHANGED))

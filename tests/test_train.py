@@ -1,22 +1,9 @@
 import cv2
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
 from colorize_cli import gan, registry, train
-from colorize_cli.cli import app
-
-
-def colour_photos(folder, count=24, size=40):
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(0)
-    for i in range(count):
-        hsv = np.zeros((size, size, 3), np.uint8)
-        hsv[..., 0] = (rng.integers(0, 180) + np.arange(size)[None, :]) % 180
-        hsv[..., 1] = 200
-        hsv[..., 2] = np.linspace(60, 250, size, dtype=np.uint8)[:, None]
-        cv2.imwrite(str(folder / f"p{i:02d}.jpg"), cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR))
-    return folder
+from conftest import colour_photos, invoke
 
 
 def weights_of(model):
@@ -55,10 +42,8 @@ def test_objectives_are_data_not_code():
 def test_train_command_exports_a_usable_model(tmp_path, monkeypatch):
     monkeypatch.setenv("COLORIZE_MODELS_DIR", str(tmp_path / "models"))
     photos = colour_photos(tmp_path / "photos")
-    runner = CliRunner()
-    result = runner.invoke(app, ["train", str(photos), "--model", "lsgan", "--steps", "4", "--batch-size", "4",
-                                 "--image-size", "32", "--width", "4", "--d-width", "4", "--run", str(tmp_path / "run"),
-                                 "--name", "mini"], catch_exceptions=False)
+    result = invoke("train", photos, "--model", "lsgan", "--steps", "4", "--batch-size", "4", "--image-size", "32",
+                    "--width", "4", "--d-width", "4", "--run", tmp_path / "run", "--name", "mini")
     assert result.exit_code == 0, result.output
     run = tmp_path / "run"
     assert (run / "metrics.csv").read_text().startswith("epoch,step")
@@ -67,21 +52,22 @@ def test_train_command_exports_a_usable_model(tmp_path, monkeypatch):
     assert card.has_weights and card.objective == "lsgan" and card.training["steps"] == 4
     assert card.training["wall_time_s"] >= 0 and card.training["hardware"]
     # exporting the run again (e.g. under another name) records the same training facts
-    again = runner.invoke(app, ["export", str(run), "--name", "mini-again"], catch_exceptions=False)
+    again = invoke("export", run, "--name", "mini-again")
     assert again.exit_code == 0, again.output
     record = registry.get_card("mini-again").training
     same = lambda training: {k: v for k, v in training.items() if k not in ("wall_time_s", "images")}  # noqa: E731
     assert same(record) == same(card.training)
     assert 0 <= record["wall_time_s"] <= card.training["wall_time_s"] + 1
-    out = runner.invoke(app, [str(photos / "p00.jpg"), "-m", "mini", "-o", str(tmp_path / "c.jpg")], catch_exceptions=False)
+    out = invoke(photos / "p00.jpg", "-m", "mini", "-o", tmp_path / "c.jpg")
     assert out.exit_code == 0 and cv2.imread(str(tmp_path / "c.jpg")).shape == (40, 40, 3)
 
 
 def test_train_rejects_unknown_recipe(tmp_path):
-    result = CliRunner().invoke(app, ["train", str(tmp_path), "--model", "lsgn"])
+    result = invoke("train", tmp_path, "--model", "lsgn", catch_exceptions=True)
     assert result.exit_code == 2 and "did you mean 'lsgan'" in result.output
 
 
+@pytest.mark.slow
 def test_step_log_holds_window_means_of_the_epoch(tmp_path):
     """steps.csv rows are means over their own window: averaging the windows gives the epoch mean."""
     import csv
@@ -102,6 +88,7 @@ def small_config(photos, run, steps, **overrides):
     return train.TrainConfig(data_dir=str(photos), run_dir=str(run), steps=steps, **{**fields, **overrides})
 
 
+@pytest.mark.slow
 def test_interrupted_run_resumes_exactly(tmp_path):
     """Ctrl-C after 2 of 4 steps saves a checkpoint; rerunning continues at step 2 and ends with the
     same weights as a run that was never interrupted."""
@@ -160,7 +147,7 @@ import os, sys
 import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-from tests.test_train import colour_photos
+from tests.conftest import colour_photos
 from colorize_cli import train
 from pathlib import Path
 tmp = Path(sys.argv[1])
@@ -172,6 +159,7 @@ print([m for m in log if "replicas" in m])
 """
 
 
+@pytest.mark.slow
 def test_mirrored_strategy_on_two_cpu_devices(tmp_path):
     import subprocess
     import sys
@@ -184,6 +172,7 @@ def test_mirrored_strategy_on_two_cpu_devices(tmp_path):
     assert (tmp_path / "models" / "run.keras").is_file()
 
 
+@pytest.mark.slow
 def test_sigkill_mid_run_resumes(tmp_path):
     """A run killed with SIGKILL right after a checkpoint resumes from it and finishes."""
     import os

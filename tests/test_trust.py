@@ -113,7 +113,7 @@ def test_files_that_are_not_images_are_reported(photo_folder, tmp_path):
 
 
 def test_a_video_records_what_made_it_and_a_rerun_checks_it(tmp_path, tiny_models_dir):
-    from test_video import make_clip
+    from conftest import make_clip
 
     from colorize_cli import video
 
@@ -129,7 +129,7 @@ def test_a_video_records_what_made_it_and_a_rerun_checks_it(tmp_path, tiny_model
 def test_default_training_does_not_change_what_colorize_uses(photo, tmp_path, monkeypatch):
     """`colorize train photos/` with every default exports under a new name: plain `colorize photo`
     still uses the bundled default, pixel for pixel."""
-    from test_train import colour_photos
+    from conftest import colour_photos
 
     monkeypatch.setenv("COLORIZE_MODELS_DIR", str(tmp_path / "user-models"))
     monkeypatch.chdir(tmp_path)
@@ -198,11 +198,7 @@ def test_help_shows_what_to_type_not_python_types():
     for command in ([], ["colorize"], ["eval"], ["train"], ["export"], ["models"]):
         text = invoke(*command, "--help").output
         assert not any(t in text for t in ("<bool>", "<str>", "<int", "<list", "<path>", "{")), (command, text)
-    from typer.testing import CliRunner
-
-    from colorize_cli.cli import app
-
-    usage = CliRunner().invoke(app, ["colorize", "--help"], prog_name="colorize").output.splitlines()[0]
+    usage = invoke("colorize", "--help", prog_name="colorize", catch_exceptions=True).output.splitlines()[0]
     assert usage == "Usage: colorize [OPTIONS] [PATH]..."  # not "colorize colorize"
     top = invoke("--help").output
     assert "-o, --output PATH" in top and "--format" in top and "--json" in top

@@ -5,6 +5,9 @@ import pytest
 from PIL import Image, ImageCms, ImageOps, PngImagePlugin
 
 from colorize_cli import media, metadata
+from conftest import invoke
+
+pytestmark = pytest.mark.light  # no TensorFlow: see conftest.py
 
 PROVENANCE = {"tool": "colorize 9.9", "model": "lsgan", "weights": "10a87f384af3", "saturation": 1.15}
 CAPTION = "Grand-mère à la plage, 1962".encode("utf-8")  # EXIF ASCII tags carry UTF-8 bytes in practice
@@ -141,13 +144,11 @@ def test_archive_metadata_written_by_exiftool_survives(tmp_path, suffix, resolut
     writes them) keeps all of it through colorize, read back by exiftool."""
     import subprocess
 
-    from conftest import invoke
-
     source = tmp_path / f"scan{suffix}"
     Image.fromarray(landscape()).convert("L").save(source)
     subprocess.run([EXIFTOOL, "-q", "-overwrite_original", "-codedcharacterset=utf8", *ARCHIVE_TAGS, *resolution, str(source)], check=True)
     before = exiftool(source)
-    result = invoke(source, "-m", "tiny")
+    result = invoke(source)  # the bundled default, on LiteRT: what the light install runs
     assert result.exit_code == 0, result.output
     after = exiftool(source.with_name(f"scan_color{suffix}"))
     for key in ("IPTC:Caption-Abstract", "IPTC:Keywords", "IPTC:Credit", "IPTC:DateCreated", "XMP-dc:Description", "XMP-dc:Subject"):

@@ -7,43 +7,11 @@ import av
 import numpy as np
 import pytest
 from skimage import data
-from typer.testing import CliRunner
 
 from colorize_cli import video
-from colorize_cli.cli import app
+from conftest import invoke, make_clip
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def make_clip(path, frames=30, size=(96, 64), fps=25, audio=False, cut_at=None):
-    """A gray clip panning over scikit-image's camera photo; optionally with a sine audio track."""
-    width, height = size
-    camera = data.camera()
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        if audio:
-            sound = container.add_stream("aac", rate=16000)
-            sound.layout = "mono"
-        for i in range(frames):
-            source = camera if cut_at is None or i < cut_at else 255 - camera
-            gray = np.ascontiguousarray(source[100 + i: 100 + i + height, 100: 100 + width])
-            frame = av.VideoFrame.from_ndarray(np.dstack([gray] * 3), format="rgb24")
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-        if audio:
-            t = np.arange(int(16000 * frames / fps)) / 16000
-            samples = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None, :]
-            for start in range(0, samples.shape[1], 1024):
-                chunk = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples[:, start:start + 1024]), format="fltp", layout="mono")
-                chunk.sample_rate = 16000
-                for packet in sound.encode(chunk):
-                    container.mux(packet)
-            for packet in sound.encode():
-                container.mux(packet)
-    return path
 
 
 def probe(path):
@@ -56,7 +24,7 @@ def probe(path):
 
 def test_clip_keeps_frame_count_size_and_rate(tmp_path):
     clip = make_clip(tmp_path / "film.mp4", frames=30)
-    result = CliRunner().invoke(app, [str(clip), "-m", "tiny"], catch_exceptions=False)
+    result = invoke(clip, "-m", "tiny")
     assert result.exit_code == 0, result.output
     frames, size, rate, audio = probe(tmp_path / "film_color.mp4")
     assert (frames, size, rate, audio) == (30, (96, 64), Fraction(25), [])
@@ -65,7 +33,7 @@ def test_clip_keeps_frame_count_size_and_rate(tmp_path):
 def test_audio_track_is_kept(tmp_path):
     clip = make_clip(tmp_path / "talk.mp4", frames=25, audio=True)
     _, _, _, source_audio = probe(clip)
-    result = CliRunner().invoke(app, [str(clip), "-m", "tiny"], catch_exceptions=False)
+    result = invoke(clip, "-m", "tiny")
     assert result.exit_code == 0 and "with its audio" in result.output
     _, _, _, audio = probe(tmp_path / "talk_color.mp4")
     assert len(audio) == 1 and audio[0][0] == "aac"
@@ -74,8 +42,7 @@ def test_audio_track_is_kept(tmp_path):
 
 def test_segment_with_start_and_duration(tmp_path):
     clip = make_clip(tmp_path / "film.mp4", frames=50)
-    result = CliRunner().invoke(app, [str(clip), "-m", "tiny", "--start", "0.4", "--duration", "0.8", "-o", str(tmp_path / "seg.mp4")],
-                                catch_exceptions=False)
+    result = invoke(clip, "-m", "tiny", "--start", "0.4", "--duration", "0.8", "-o", tmp_path / "seg.mp4")
     assert result.exit_code == 0, result.output
     assert probe(tmp_path / "seg.mp4")[0] == 20
 
@@ -122,7 +89,7 @@ def test_scene_cut_resets_the_average():
 def test_unopenable_video_is_a_clear_error(tmp_path):
     bad = tmp_path / "broken.mp4"
     bad.write_bytes(b"this is not a video")
-    result = CliRunner().invoke(app, [str(bad), "-m", "tiny"], catch_exceptions=False)
+    result = invoke(bad, "-m", "tiny")
     assert result.exit_code == 1
     assert "broken.mp4: cannot open video" in result.output
     assert not (tmp_path / "broken_color.mp4").exists()
@@ -140,7 +107,7 @@ def test_network_stream_over_http(tmp_path):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/served.mp4"
-        result = CliRunner().invoke(app, [url, "-m", "tiny", "-o", str(tmp_path / "from_http.mp4")], catch_exceptions=False)
+        result = invoke(url, "-m", "tiny", "-o", tmp_path / "from_http.mp4")
     finally:
         server.shutdown()
     assert result.exit_code == 0, result.output
@@ -196,8 +163,7 @@ def test_dropped_stream_is_reopened_then_ends_cleanly(tmp_path):
 def test_reconnect_option_on_the_command_line(tmp_path, tiny_models_dir):
     clip = make_clip(tmp_path / "live.ts", frames=12)
     with FlakyStreamServer(clip, serves=2) as stream:
-        result = CliRunner().invoke(app, [stream.url, "-m", "tiny", "--reconnect", "1", "-o", str(tmp_path / "out.mp4")],
-                                    catch_exceptions=False)
+        result = invoke(stream.url, "-m", "tiny", "--reconnect", "1", "-o", tmp_path / "out.mp4")
     assert result.exit_code == 0, result.output
     assert "gave up after 1 reconnect attempt(s)" in result.output
     assert probe(tmp_path / "out.mp4")[0] == 24
@@ -269,7 +235,7 @@ def test_truncated_video_keeps_what_decodes_and_says_where_it_stopped(tmp_path):
     payload = whole.read_bytes()
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(payload[: len(payload) * 6 // 10])
-    result = CliRunner().invoke(app, [str(cut), "-m", "tiny", "-o", str(tmp_path / "out.mp4")], catch_exceptions=False)
+    result = invoke(cut, "-m", "tiny", "-o", tmp_path / "out.mp4")
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
     written = probe(tmp_path / "out.mp4")[0]
@@ -283,7 +249,7 @@ def test_zero_frame_video_is_a_clear_error(tmp_path):
         stream = container.add_stream("libx264", rate=25)
         stream.width, stream.height, stream.pix_fmt = 96, 64, "yuv420p"
         container.start_encoding()
-    result = CliRunner().invoke(app, [str(empty), "-m", "tiny"], catch_exceptions=False)
+    result = invoke(empty, "-m", "tiny")
     text = " ".join(result.output.split())
     assert result.exit_code == 1, text
     assert "empty.avi: no frames could be decoded (an empty or damaged video); nothing written" in text

@@ -6,15 +6,9 @@ from fractions import Fraction
 import av
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
 from colorize_cli import video
-from colorize_cli.cli import app
-from test_video import make_clip
-
-
-def run(*args):
-    return CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=False)
+from conftest import invoke, make_clip
 
 
 def codec_of(path):
@@ -30,7 +24,7 @@ def codec_of(path):
 def test_each_codec_writes_that_codec(tmp_path, codec, suffix, pixels):
     clip = make_clip(tmp_path / "film.mp4", frames=6, size=(64, 48))
     out = tmp_path / f"out{suffix}"
-    result = run(clip, "-m", "tiny", "--codec", codec, "-o", out)
+    result = invoke(clip, "-m", "tiny", "--codec", codec, "-o", out)
     assert result.exit_code == 0, result.output
     assert codec_of(out) == (codec, pixels, 6)
     assert video.read_provenance(out)["codec"] == codec
@@ -39,14 +33,14 @@ def test_each_codec_writes_that_codec(tmp_path, codec, suffix, pixels):
 @pytest.mark.parametrize("suffix, codec", [(".webm", "vp9"), (".mov", "prores"), (".mkv", "h264"), (".avi", "h264")])
 def test_the_container_picks_its_default_codec(tmp_path, suffix, codec):
     clip = make_clip(tmp_path / "film.mp4", frames=4, size=(64, 48))
-    result = run(clip, "-m", "tiny", "-o", tmp_path / f"out{suffix}")
+    result = invoke(clip, "-m", "tiny", "-o", tmp_path / f"out{suffix}")
     assert result.exit_code == 0, result.output
     assert codec_of(tmp_path / f"out{suffix}")[0] == codec
 
 
 def test_without_o_the_codec_picks_the_container(tmp_path):
     clip = make_clip(tmp_path / "film.mp4", frames=4, size=(64, 48))
-    assert run(clip, "-m", "tiny", "--codec", "ffv1").exit_code == 0
+    assert invoke(clip, "-m", "tiny", "--codec", "ffv1").exit_code == 0
     assert codec_of(tmp_path / "film_color.mkv")[0] == "ffv1"
 
 
@@ -71,7 +65,7 @@ def deep_clip(path, frames=3):
 def test_ten_bits_where_the_source_has_them(tmp_path, codec, suffix, pixels, deep):
     clip = deep_clip(tmp_path / "scan.mkv")
     out = tmp_path / f"out{suffix}"
-    result = run(clip, "-m", "tiny", "--codec", codec, "-o", out)
+    result = invoke(clip, "-m", "tiny", "--codec", codec, "-o", out)
     assert result.exit_code == 0, result.output
     assert codec_of(out)[1] == pixels
     with av.open(str(out)) as container:
@@ -93,7 +87,7 @@ def test_ten_bits_where_the_source_has_them(tmp_path, codec, suffix, pixels, dee
 def test_impossible_choices_are_one_line_and_exit_2(tmp_path, monkeypatch, args, says):
     monkeypatch.chdir(tmp_path)
     clip = make_clip(tmp_path / "film.mp4", frames=2, size=(64, 48))
-    result = run(clip, "-m", "tiny", *args)
+    result = invoke(clip, "-m", "tiny", *args)
     assert result.exit_code == 2, result.output
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: ") and says in " ".join(result.output.split()), result.output
@@ -101,12 +95,12 @@ def test_impossible_choices_are_one_line_and_exit_2(tmp_path, monkeypatch, args,
 
 
 def test_codec_options_are_for_videos(photo_folder):
-    result = run(photo_folder, "-m", "tiny", "--codec", "ffv1")
+    result = invoke(photo_folder, "-m", "tiny", "--codec", "ffv1")
     assert result.exit_code == 2 and "--codec and --crf are for videos" in result.output
 
 
 def test_a_bad_choice_stops_before_any_photo_is_done(tmp_path, photo_folder):
     clip = make_clip(tmp_path / "film.mp4", frames=2, size=(64, 48))
-    result = run(photo_folder, clip, "-m", "tiny", "--codec", "vp9", "--crf", "70", "-o", tmp_path / "out")
+    result = invoke(photo_folder, clip, "-m", "tiny", "--codec", "vp9", "--crf", "70", "-o", tmp_path / "out")
     assert result.exit_code == 2 and "--crf 70: vp9 takes 0 (best) to 63" in " ".join(result.output.split())
     assert not (tmp_path / "out").exists()

@@ -10,19 +10,12 @@ from pathlib import Path
 
 import av
 import pytest
-from typer.testing import CliRunner
 
 from colorize_cli import video
-from colorize_cli.cli import app
 from colorize_cli.errors import ColorizeError
-from test_video import make_clip
-from test_video_sync import AAC_FRAME, beep_clip, sound_of
+from conftest import AAC_FRAME, beep_clip, invoke, make_clip, sound_of
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def run(*args):
-    return CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=False)
 
 
 def frames_in(path):
@@ -73,12 +66,12 @@ def test_an_error_midway_keeps_what_was_written_marked_incomplete(tmp_path, monk
         write(self, image, pts)
 
     monkeypatch.setattr(video.PyAVSink, "write", failing)
-    result = run(clip, "-m", "tiny", "-o", out)
+    result = invoke(clip, "-m", "tiny", "-o", out)
     assert result.exit_code == 1
     assert "the encoder gave up (simulated); kept" in " ".join(result.output.split())
     assert frames_in(out) == 12 and video.read_provenance(out)["incomplete"] == "12 of 30 frames"
     monkeypatch.setattr(video.PyAVSink, "write", write)
-    assert run(clip, "-m", "tiny", "-o", out).exit_code == 0
+    assert invoke(clip, "-m", "tiny", "-o", out).exit_code == 0
     assert frames_in(out) == 30 and "incomplete" not in video.read_provenance(out)
 
 
@@ -86,16 +79,16 @@ def test_an_error_midway_keeps_what_was_written_marked_incomplete(tmp_path, monk
 def test_a_range_smoothing_codec_or_quality_of_another_run_is_not_done(tmp_path, change):
     clip = make_clip(tmp_path / "film.mp4", frames=30, size=(64, 48))
     out = tmp_path / "out.mp4"
-    assert run(clip, "-m", "tiny", "--duration", "0.8", "-o", out).exit_code == 0
-    rerun = run(clip, "-m", "tiny", *change, "-o", out)
+    assert invoke(clip, "-m", "tiny", "--duration", "0.8", "-o", out).exit_code == 0
+    rerun = invoke(clip, "-m", "tiny", *change, "-o", out)
     if not change:  # the whole clip is another range than the first 0.8 s
         assert rerun.exit_code == 2 and "made otherwise" in rerun.output and "range 0-0.8" in " ".join(rerun.output.split())
     else:
         assert rerun.exit_code == 2 and "made otherwise" in rerun.output
     assert frames_in(out) == 20  # nothing was done
-    same = run(clip, "-m", "tiny", "--duration", "0.8", "-o", out)
+    same = invoke(clip, "-m", "tiny", "--duration", "0.8", "-o", out)
     assert same.exit_code == 0 and "Nothing to do" in same.output
-    redo = run(clip, "-m", "tiny", "-o", out, "--overwrite")
+    redo = invoke(clip, "-m", "tiny", "-o", out, "--overwrite")
     assert redo.exit_code == 0 and frames_in(out) == 30
 
 
@@ -103,7 +96,7 @@ def test_json_progress_events(tmp_path):
     import json
 
     clip = make_clip(tmp_path / "film.mp4", frames=20, size=(64, 48))
-    result = run(clip, "-m", "tiny", "--json", "-o", tmp_path / "out.mp4")
+    result = invoke(clip, "-m", "tiny", "--json", "-o", tmp_path / "out.mp4")
     assert result.exit_code == 0
     events = [json.loads(line) for line in result.stdout.splitlines()]
     progress = [e for e in events if e["type"] == "progress"]
@@ -115,9 +108,9 @@ def test_json_progress_events(tmp_path):
 def test_an_earlier_recording_of_a_live_source_is_not_taken_as_done(tmp_path):
     frames = b"".join(bytes([40 * i]) * (64 * 48) for i in range(5))
     out = tmp_path / "live.mp4"
-    first = CliRunner().invoke(app, ["-", "--raw", "64x48", "-m", "tiny", "-o", str(out)], input=frames)
+    first = invoke("-", "--raw", "64x48", "-m", "tiny", "-o", out, input=frames, catch_exceptions=True)
     assert first.exit_code == 0, first.output
-    again = CliRunner().invoke(app, ["-", "--raw", "64x48", "-m", "tiny", "-o", str(out)], input=frames)
+    again = invoke("-", "--raw", "64x48", "-m", "tiny", "-o", out, input=frames, catch_exceptions=True)
     assert again.exit_code == 2 and "made otherwise: by an earlier recording of a live source" in " ".join(again.output.split())
-    replaced = CliRunner().invoke(app, ["-", "--raw", "64x48", "-m", "tiny", "-o", str(out), "--overwrite"], input=frames)
+    replaced = invoke("-", "--raw", "64x48", "-m", "tiny", "-o", out, "--overwrite", input=frames, catch_exceptions=True)
     assert replaced.exit_code == 0 and frames_in(out) == 5
