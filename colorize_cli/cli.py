@@ -347,10 +347,8 @@ def colorize_command(
                                        start=start, duration=duration, reconnect=reconnect, codec=codec, crf=crf,
                                        events=PrintedVideoEvents()):
             print_video(outcome)
-            if outcome.status == "interrupted":  # Ctrl-C stops the command, not only this video (run_videos ends)
-                interrupted = True
-            else:
-                setattr(summary, outcome.status, getattr(summary, outcome.status) + 1)
+            summary.count(outcome)
+            interrupted = outcome.status == "interrupted"  # Ctrl-C: run_videos stops after this one
     except jobs.VideoInTheWay as exc:
         REPORT.record(**exc.record)
         fail(str(exc), 2)

@@ -98,6 +98,11 @@ class Summary:
         for key in vars(self):
             setattr(self, key, getattr(self, key) + getattr(other, key))
 
+    def count(self, outcome: "VideoOutcome") -> None:
+        """A video's outcome; an interrupted one is not counted (the run stops, exit 130, see `run_videos`)."""
+        if outcome.status in ("done", "skipped", "failed"):
+            setattr(self, outcome.status, getattr(self, outcome.status) + 1)
+
     @property
     def exit_code(self) -> int:
         return 1 if self.failed else 0
