@@ -25,7 +25,7 @@ def main():
         scan = Path(tmp) / "scan.jpg"
         cv2.imwrite(str(scan), cv2.resize(data.camera(), (args.width, args.height), interpolation=cv2.INTER_CUBIC),
                     [cv2.IMWRITE_JPEG_QUALITY, 90])
-        baseline = subprocess.run([sys.executable, "-c", "import colorize_cli.pipeline, colorize_cli._keras"], check=True)
+        subprocess.run([sys.executable, "-c", "import colorize_cli.pipeline, colorize_cli._keras"], check=True)  # TensorFlow alone: the RSS baseline
         base_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         start = time.perf_counter()
         subprocess.run([sys.executable, "-m", "colorize_cli", str(scan), "-m", args.model], check=True,

@@ -15,7 +15,6 @@ import argparse
 import os
 import sys
 import time
-from pathlib import Path
 
 from colorize_cli import data, registry, train
 from colorize_cli._keras import keras, tf

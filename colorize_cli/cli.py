@@ -311,7 +311,10 @@ def colorize_command(
             fail(str(exc), 2)
         model.provenance_extra["hints"] = model.hints.describe()
     clips = videos + (["camera"] if camera is not None else [])
-    check_video_outputs(clips, output, suffix, show, codec, crf, len(videos) > 1)  # before any work: a bad pair stops the command
+    try:
+        jobs.check_videos(clips, output, suffix, show, codec, crf)  # before any work: a bad pair stops the command
+    except ColorizeError as exc:
+        fail(str(exc), 2)
     summary = jobs.Summary()
     try:
         if output == "-" and images:
@@ -338,14 +341,19 @@ def colorize_command(
     except ColorizeError as exc:
         fail_on(exc)
     interrupted = False
-    for spec in clips:
-        status = colorize_one_video(spec, model, output, overwrite, suffix, batch_size, camera if spec == "camera" else None,
-                                    raw_size, fps, show, smooth, start, duration, reconnect, several=len(videos) > 1,
-                                    codec=codec, crf=crf)
-        if status == "interrupted":  # Ctrl-C stops the command, not only this video
-            interrupted = True
-            break
-        setattr(summary, status, getattr(summary, status) + 1)
+    try:
+        for outcome in jobs.run_videos(clips, model, output, camera=camera, overwrite=overwrite, suffix=suffix,
+                                       batch_size=batch_size, raw_size=raw_size, fps=fps, show=show, smooth=smooth,
+                                       start=start, duration=duration, reconnect=reconnect, codec=codec, crf=crf,
+                                       events=PrintedVideoEvents()):
+            print_video(outcome)
+            summary.count(outcome)
+            interrupted = outcome.status == "interrupted"  # Ctrl-C: run_videos stops after this one
+    except jobs.VideoInTheWay as exc:
+        REPORT.record(**exc.record)
+        fail(str(exc), 2)
+    except ColorizeError as exc:
+        fail_on(exc)
     code = 130 if interrupted else summary.exit_code
     REPORT.record(type="summary", **vars(summary), **model.settings(), **({"interrupted": True} if interrupted else {}),
                   exit_code=code)
@@ -396,6 +404,42 @@ class PrintedEvents:
         say(("stopped: ", "red"), f"{len(left)} photos not done", out=self.out)
 
 
+def print_video(outcome) -> None:
+    """A video's line (errors and Ctrl-C even with -q) and its --json record (see `jobs.VideoOutcome`)."""
+    if outcome.status == "skipped":
+        REPORT.record(**outcome.record())
+    (say if outcome.status in ("failed", "interrupted") else REPORT.info)(*outcome.line())
+    if outcome.status != "skipped":
+        REPORT.record(**outcome.record())
+
+
+class PrintedVideoEvents:
+    """What a video job says while it runs (see `jobs.VideoEvents`): notes, a progress bar on stderr and,
+    with --json, a progress record about once a second."""
+
+    def note(self, spec, text):
+        REPORT.warn(f"{spec}: {text}")
+
+    @contextmanager
+    def progress(self, spec, total, target):
+        from colorize_cli.progress import Bar
+
+        label = Path(spec).name if spec not in ("-", "camera") else spec
+        reported = [-1.0]  # when the last --json progress event went out: the first goes with the first frame
+        started = time.perf_counter()
+        with Bar(console, label, total, unit="frames/s", disable=REPORT.quiet or (target == "-" and not console.is_terminal)) as bar:
+            def on_frame(count):
+                bar.update(count)
+                elapsed = time.perf_counter() - started
+                if REPORT.json and (elapsed - reported[0] >= 1.0 or count == total):
+                    reported[0] = elapsed
+                    rate = count / max(elapsed, 1e-9)
+                    left = round((total - count) / rate, 1) if total and rate else None
+                    REPORT.record(type="progress", input=spec, frames=count, total=total, fps=round(rate, 2), eta_s=left)
+
+            yield on_frame
+
+
 def parse_size(text: str) -> tuple[int, int]:
     try:
         width, height = (int(v) for v in text.lower().split("x"))
@@ -403,183 +447,6 @@ def parse_size(text: str) -> tuple[int, int]:
         return width, height
     except (ValueError, AssertionError):
         fail(f"--raw {text!r}: expected WIDTHxHEIGHT, e.g. 640x360", 2)
-
-
-def check_video_outputs(clips: list[str], output, suffix: str, show: bool, codec: str | None, crf: int | None,
-                        several: bool) -> None:
-    """--codec/--crf and the output's container, checked for every video before anything is done (exit 2)."""
-    from colorize_cli import video_formats
-
-    if (codec is not None or crf is not None) and not clips:
-        fail("--codec and --crf are for videos; for photos use --format", 2)
-    for spec in clips:
-        target = None if show and output is None else video_target(spec, output, suffix, several, codec)
-        if target not in (None, "-"):
-            try:
-                video_formats.choose(target, codec, crf)
-            except ColorizeError as exc:
-                fail(str(exc), 2)
-        elif codec is not None or crf is not None:
-            fail("--codec and --crf apply to a video file output (-o NAME.mp4, .mkv, .mov, .webm); "
-                 f"{'-o - writes raw frames' if target == '-' else '--show writes no file'}", 2)
-
-
-def video_target(spec: str, output: str | None, suffix: str, several: bool, codec: str | None = None) -> str:
-    """Where a video goes: '-' (stdout), an explicit file, or NAME{suffix}.mp4 (.mkv for FFV1, .mov for ProRes)
-    in -o's folder / beside the input."""
-    from colorize_cli.video import STREAM_PREFIXES
-    from colorize_cli.video_formats import default_extension
-
-    if output == "-":
-        return "-"
-    if output and not several and not Path(output).is_dir() and Path(output).suffix:  # no extension: a folder
-        return output
-    folder = Path(output) if output else None
-    if spec == "camera":
-        stem = "camera"
-    elif spec == "-":
-        stem = "stdin"
-    elif spec.startswith(STREAM_PREFIXES):
-        stem = Path(spec.split("?")[0].rstrip("/")).stem or "stream"
-    else:
-        stem, folder = Path(spec).stem, folder or Path(spec).parent
-    return str((folder or Path(".")) / f"{stem}{suffix}{default_extension(codec)}")
-
-
-def colorize_one_video(spec, model, output, overwrite, suffix, batch_size, camera, raw_size, fps, show, smooth, start, duration,
-                       reconnect, several, codec=None, crf=None) -> str:
-    """One video, stream or camera; returns its status for the summary: done, skipped, failed, or interrupted
-    (Ctrl-C on a video of known length: the file is kept, marked incomplete, and the command stops)."""
-    import signal
-    import threading
-
-    from colorize_cli import metadata, video, video_formats
-    from colorize_cli.progress import Bar
-
-    target = None if show and output is None else video_target(spec, output, suffix, several, codec)
-    fmt = video_formats.choose(target, codec, crf) if target not in (None, "-") else None  # checked: check_video_outputs
-    live = spec in ("-", "camera") or spec.startswith(video.LIVE_PREFIXES)  # http(s) may serve a file
-    try:
-        provenance = model.provenance()
-    except ColorizeError as exc:
-        fail_on(exc)
-    if fmt:
-        provenance = {**provenance, **video.settings(start, duration, smooth, fmt)}
-    redo = ""
-    if target not in (None, "-"):
-        if Path(target).resolve() == Path(spec).resolve():
-            fail(f"{target}: output would overwrite the input; choose another -o or --suffix", 2)
-        state, record = ("none", None) if overwrite else video.existing_output(Path(target), provenance, live)
-        if state == "other":
-            made_by = "an earlier recording of a live source" if live and record else metadata.describe(record)
-            REPORT.record(type="video", input=spec, output=target, status="conflict", made_by=made_by)
-            fail(f"{target} exists but was made otherwise: by {made_by}. Nothing was done. "
-                 f"To redo it with {metadata.describe(provenance)}, add --overwrite; to keep both, choose another -o or --suffix.", 2)
-        if state == "same":
-            REPORT.record(type="video", input=spec, output=target, status="skipped")
-            REPORT.info(f"Nothing to do: {target} exists, made by {metadata.describe(provenance)} as now; --overwrite redoes it.")
-            return "skipped"
-        if state == "incomplete":
-            redo = f" (redone: the existing file stopped at {record['incomplete']})"
-    try:
-        source = video.open_source(spec if spec != "camera" else "", camera, raw_size, fps, start, duration, reconnect)
-    except ColorizeError as exc:
-        say(("Error: ", "red"), str(exc))
-        REPORT.record(type="video", input=spec, output=target, status="failed", error=str(exc))
-        return "failed"
-    try:
-        colorizer = model.load(batch_size)
-    except ColorizeError as exc:
-        source.close()
-        fail_on(exc)
-    info = source.info
-    try:
-        if show:
-            sink = video.ShowSink(f"colorize {spec}")
-        elif target == "-":
-            sink = video.RawSink(sys.stdout.buffer)
-        else:
-            Path(target).parent.mkdir(parents=True, exist_ok=True)
-            sink = video.PyAVSink(Path(target), info, source, fmt, provenance)
-    except ColorizeError as exc:
-        source.close()
-        fail_on(exc)
-    for note in getattr(sink, "notes", []):
-        REPORT.warn(f"{spec}: {note}")
-    stop = threading.Event()
-    previous = signal.getsignal(signal.SIGINT)
-
-    interrupted = threading.Event()  # set only by Ctrl-C (`stop` is also set when a video simply ends)
-
-    def on_interrupt(signum, frame):  # first Ctrl-C: finish the frames in flight and close a playable file
-        interrupted.set()
-        if stop.is_set():
-            raise KeyboardInterrupt
-        stop.set()
-
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGINT, on_interrupt)
-    label = Path(spec).name if spec not in ('-', 'camera') else spec
-    result, error = None, None
-    reported = [-1.0]  # when the last --json progress event went out: the first goes with the first frame
-    started = time.perf_counter()
-    try:
-        with Bar(console, label, info.frames, unit="frames/s", disable=REPORT.quiet or (target == "-" and not console.is_terminal)) as bar:
-            def on_frame(count):
-                bar.update(count)
-                elapsed = time.perf_counter() - started
-                if REPORT.json and (elapsed - reported[0] >= 1.0 or count == info.frames):
-                    reported[0] = elapsed
-                    rate = count / max(elapsed, 1e-9)
-                    left = round((info.frames - count) / rate, 1) if info.frames and rate else None
-                    REPORT.record(type="progress", input=spec, frames=count, total=info.frames, fps=round(rate, 2), eta_s=left)
-
-            result = video.colorize_video(colorizer, source, sink, smooth=smooth, on_frame=on_frame, stop=stop, hints=model.hints)
-        if result.frames == 0 and not interrupted.is_set():
-            raise ColorizeError("no frames could be decoded (an empty or damaged video); nothing written"
-                                + (f" — {result.stopped_early}" if result.stopped_early else ""))
-    except KeyboardInterrupt:  # a second Ctrl-C: the threads have stopped (see colorize_video); close what was written
-        interrupted.set()
-        result = video.VideoResult(getattr(sink, "count", 0), time.perf_counter() - started, 0)
-    except Exception as exc:
-        error = exc
-    finally:
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGINT, previous)
-        source.close()
-    written = getattr(sink, "count", 0)
-    # stopped before the end of a video of known length: kept (playable) but marked incomplete, so a rerun redoes it
-    partial = error is not None or (interrupted.is_set() and info.frames is not None)
-    incomplete = (f"{written} of {info.frames} frames" if info.frames else f"{written} frames") if partial else None
-    try:
-        sink.close(keep=error is None or written > 0, incomplete=incomplete) if isinstance(sink, video.PyAVSink) else sink.close()
-    except ColorizeError as exc:
-        error = error or exc
-        written = 0
-    kept = f"; kept {target}, marked incomplete ({incomplete}): a rerun redoes it" if partial and written and target else ""
-    if error is not None:
-        say(("Error: ", "red"), f"{spec}: {error}{kept}")
-        REPORT.record(type="video", input=spec, output=target, status="failed", error=str(error), frames=written,
-                      total=info.frames, complete=False)
-        return "failed"
-    if partial:
-        say(("stopped by Ctrl-C", "yellow"), f" after {written} frames{kept}")
-        REPORT.record(type="video", input=spec, output=target, status="interrupted", frames=written, total=info.frames,
-                      complete=False)
-        return "interrupted"
-    note = " (stopped by Ctrl-C; the file is complete up to there)" if interrupted.is_set() else ""
-    if result.stopped_early:
-        note += f"; input ended early: {result.stopped_early}"
-    if result.guide_note:
-        note += f"; {result.guide_note}"
-    carried = getattr(sink, "audio", None) is not None
-    audio = "" if target in (None, "-") else (" with its audio" if carried else "")
-    rate = result.frames / max(result.seconds, 1e-9)
-    REPORT.info((f"{result.frames} frames", "bold"), f" colorized at {rate:.1f} frames/s"
-                f"{audio}{' -> ' + target if target not in (None, '-') else ''}{note}{redo}")
-    REPORT.record(type="video", input=spec, output=target, status="done", frames=result.frames, fps=round(rate, 2),
-                  interrupted=interrupted.is_set(), total=info.frames, complete=True)
-    return "done"
 
 
 @app.command("models", cls=PanelledCommand)

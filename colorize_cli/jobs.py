@@ -1,4 +1,5 @@
-"""The photo job: one flow for image files, folders and folders on remote storage, whichever engine runs it.
+"""The jobs `colorize PATH...` runs: photos (image files, folders and folders on remote storage, whichever
+engine runs them) and videos (files, streams, a camera; `run_video`, at the end).
 
     plan -> sort what exists (provenance) -> run on an engine (threads here, or Ray actors) -> summary
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -95,6 +97,11 @@ class Summary:
     def add(self, other: "Summary") -> None:
         for key in vars(self):
             setattr(self, key, getattr(self, key) + getattr(other, key))
+
+    def count(self, outcome: "VideoOutcome") -> None:
+        """A video's outcome; an interrupted one is not counted (the run stops, exit 130, see `run_videos`)."""
+        if outcome.status in ("done", "skipped", "failed"):
+            setattr(self, outcome.status, getattr(self, outcome.status) + 1)
 
     @property
     def exit_code(self) -> int:
@@ -413,6 +420,266 @@ def photo_bytes(source: str, model: Model, fmt: str | None = None, batch_size: i
     hints = model.hints.resolve(image) if model.hints is not None else None
     colorizer = model.load(batch_size)
     return media.encode_image(colorizer.colorize_bgr(image, hints), ext, meta, provenance, name="-o -", quality=quality)
+
+
+# -- the video job ----------------------------------------------------------------------------------------
+#
+#     target -> what exists there (provenance) -> source, model, sink -> frames (Ctrl-C: finish those in
+#     flight) -> kept whole, or kept marked incomplete -> a VideoOutcome
+#
+# `run_video` is what `colorize film.mp4` (a stream, a camera, raw frames on stdin) runs, and what a Python
+# program calls to colorize a video the way the command does:
+#
+#     outcome = jobs.run_video("film.mp4", jobs.Model("lsgan"))   # -> film_color.mp4
+#     outcome.status, outcome.frames, outcome.record()
+
+@dataclass
+class VideoOutcome:
+    """What became of one video: status "done", "skipped" (made with these settings already), "failed" or
+    "interrupted" (Ctrl-C before the end of a video of known length). `record()` is its --json record,
+    `line()` its line for people."""
+    input: str
+    target: str | None  # None: --show without -o (a window only); "-": raw frames on stdout
+    status: str
+    frames: int | None = None  # frames written; None: nothing was started (the source did not open)
+    total: int | None = None  # the input's frames, where known
+    fps: float | None = None  # frames colorized per second (done)
+    error: str | None = None
+    notes: list = field(default_factory=list)  # about the output, said before the frames run (e.g. audio re-encoded)
+    interrupted: bool = False  # Ctrl-C came; a done live recording is complete up to there
+    incomplete: str | None = None  # "12 of 30 frames": the file was kept marked so, and a rerun redoes it
+    redone: str | None = None  # the file that was there stopped at this, and was redone
+    stopped_early: str | None = None  # why the input ended before its end (truncated file, dropped stream)
+    hinted: str | None = None  # what the hints or the reference were applied to
+    audio: bool = False  # the output file carries the input's audio
+    made_by: str | None = None  # skipped: what made the output, as now
+
+    def record(self) -> dict:
+        """The --json record (see cli.Report)."""
+        record = {"type": "video", "input": self.input, "output": self.target, "status": self.status}
+        if self.status == "skipped":
+            return record
+        if self.status == "failed":
+            record["error"] = self.error
+        if self.frames is None:
+            return record
+        if self.status == "done":
+            return {**record, "frames": self.frames, "fps": round(self.fps, 2), "interrupted": self.interrupted,
+                    "total": self.total, "complete": True}
+        return {**record, "frames": self.frames, "total": self.total, "complete": False}
+
+    def line(self) -> tuple:
+        """The line for people: strings, or (string, style) pairs to print plainly."""
+        kept = f"; kept {self.target}, marked incomplete ({self.incomplete}): a rerun redoes it" if self.incomplete else ""
+        if self.status == "skipped":
+            return (f"Nothing to do: {self.target} exists, made by {self.made_by} as now; --overwrite redoes it.",)
+        if self.status == "failed":
+            return ("Error: ", "red"), (self.error if self.frames is None else f"{self.input}: {self.error}{kept}")
+        if self.status == "interrupted":
+            return ("stopped by Ctrl-C", "yellow"), f" after {self.frames} frames{kept}"
+        note = " (stopped by Ctrl-C; the file is complete up to there)" if self.interrupted else ""
+        if self.stopped_early:
+            note += f"; input ended early: {self.stopped_early}"
+        if self.hinted:
+            note += f"; {self.hinted}"
+        redo = f" (redone: the existing file stopped at {self.redone})" if self.redone else ""
+        written = self.target not in (None, "-")
+        return ((f"{self.frames} frames", "bold"), f" colorized at {self.fps:.1f} frames/s"
+                f"{' with its audio' if self.audio else ''}{' -> ' + self.target if written else ''}{note}{redo}")
+
+
+class VideoInTheWay(UsageError):
+    """The video's output exists but was made otherwise: nothing was done (exit 2); `record` is the
+    --json record (status "conflict", "made_by")."""
+
+    def __init__(self, message: str, record: dict):
+        super().__init__(message)
+        self.record = record
+
+
+class VideoEvents:
+    """What a video job says while it runs; the CLI overrides these to print lines and JSON records."""
+
+    def note(self, spec: str, text: str) -> None:
+        """Something about the output, before the frames run (e.g. audio the container cannot take)."""
+
+    def progress(self, spec: str, total: int | None, target: str | None):
+        """A context manager around the frames; what it yields is called with the count of frames written."""
+        return contextlib.nullcontext(lambda count: None)
+
+
+def video_target(spec: str, output: str | None, suffix: str = "_color", several: bool = False, codec: str | None = None,
+                 show: bool = False) -> str | None:
+    """Where a video goes: None (--show without -o: a window only), '-' (stdout), an explicit file, or
+    NAME{suffix}.mp4 (.mkv for FFV1, .mov for ProRes) in -o's folder / beside the input."""
+    from colorize_cli.video import STREAM_PREFIXES
+    from colorize_cli.video_formats import default_extension
+
+    if show and output is None:
+        return None
+    if output == "-":
+        return "-"
+    if output and not several and not Path(output).is_dir() and Path(output).suffix:  # no extension: a folder
+        return output
+    folder = Path(output) if output else None
+    if spec == "camera":
+        stem = "camera"
+    elif spec == "-":
+        stem = "stdin"
+    elif spec.startswith(STREAM_PREFIXES):
+        stem = Path(spec.split("?")[0].rstrip("/")).stem or "stream"
+    else:
+        stem, folder = Path(spec).stem, folder or Path(spec).parent
+    return str((folder or Path(".")) / f"{stem}{suffix}{default_extension(codec)}")
+
+
+def check_videos(specs: list[str], output: str | None, suffix: str = "_color", show: bool = False,
+                 codec: str | None = None, crf: int | None = None) -> None:
+    """--codec/--crf and each output's container, checked for every video before anything is done:
+    UsageError if they do not fit. `specs`: as for `run_videos`."""
+    from colorize_cli import video_formats
+
+    if (codec is not None or crf is not None) and not specs:
+        raise UsageError("--codec and --crf are for videos; for photos use --format")
+    for spec in specs:
+        target = video_target(spec, output, suffix, len(specs) > 1, codec, show)
+        if target not in (None, "-"):
+            try:
+                video_formats.choose(target, codec, crf)
+            except ColorizeError as exc:
+                raise UsageError(str(exc)) from None
+        elif codec is not None or crf is not None:
+            raise UsageError("--codec and --crf apply to a video file output (-o NAME.mp4, .mkv, .mov, .webm); "
+                             f"{'-o - writes raw frames' if target == '-' else '--show writes no file'}")
+
+
+def run_videos(specs: list[str], model: Model, output: str | None = None, *, camera: int | None = None,
+               **options):
+    """Colorize each of `specs` (files, stream URLs, '-' for raw frames on stdin, 'camera' for camera
+    `camera`) in turn, yielding each one's VideoOutcome; Ctrl-C on one stops the run after it (the rest are
+    not started). `options`: as for `run_video`."""
+    for spec in specs:
+        outcome = run_video(spec, model, output, camera=camera if spec == "camera" else None, several=len(specs) > 1,
+                            **options)
+        yield outcome
+        if outcome.status == "interrupted":
+            return
+
+
+def run_video(spec: str, model: Model, output: str | None = None, *, overwrite: bool = False, suffix: str = "_color",
+              batch_size: int = 8, camera: int | None = None, raw_size: tuple[int, int] | None = None, fps: float = 25.0,
+              show: bool = False, smooth: bool = True, start: float = 0.0, duration: float | None = None, reconnect: int = 0,
+              several: bool = False, codec: str | None = None, crf: int | None = None, events: VideoEvents | None = None,
+              stdout=None) -> VideoOutcome:
+    """One video, stream or camera into its target (see `video_target`; `several`: one of several videos,
+    so -o is a folder). A rerun skips an output made with the same model and settings, redoes one marked
+    incomplete, and refuses one made otherwise (`VideoInTheWay`, unless `overwrite`). The first Ctrl-C
+    finishes the frames in flight, the second stops at once; stopped (or failed) before the end of a video
+    of known length, the file is kept playable but marked incomplete, so that a rerun redoes it. Raises
+    UsageError for what the call asked that is not there (model, output), ColorizeError when the model or
+    the sink cannot start; a source that does not open, or an error midway, is a "failed" outcome."""
+    import signal
+    import threading
+
+    from colorize_cli import video, video_formats
+
+    events = events or VideoEvents()
+    target = video_target(spec, output, suffix, several, codec, show)
+    try:
+        fmt = video_formats.choose(target, codec, crf) if target not in (None, "-") else None
+    except ColorizeError as exc:
+        raise UsageError(str(exc)) from None
+    live = spec in ("-", "camera") or spec.startswith(video.LIVE_PREFIXES)  # http(s) may serve a file
+    provenance = model.provenance()
+    if fmt:
+        provenance = {**provenance, **video.settings(start, duration, smooth, fmt)}
+    redone = None
+    if target not in (None, "-"):
+        if Path(target).resolve() == Path(spec).resolve():
+            raise UsageError(f"{target}: output would overwrite the input; choose another -o or --suffix")
+        state, record = ("none", None) if overwrite else video.existing_output(Path(target), provenance, live)
+        if state == "other":
+            made_by = "an earlier recording of a live source" if live and record else metadata.describe(record)
+            raise VideoInTheWay(f"{target} exists but was made otherwise: by {made_by}. Nothing was done. "
+                                f"To redo it with {metadata.describe(provenance)}, add --overwrite; to keep both, "
+                                "choose another -o or --suffix.",
+                                {"type": "video", "input": spec, "output": target, "status": "conflict", "made_by": made_by})
+        if state == "same":
+            return VideoOutcome(spec, target, "skipped", made_by=metadata.describe(provenance))
+        if state == "incomplete":
+            redone = record["incomplete"]
+    try:
+        source = video.open_source(spec if spec != "camera" else "", camera, raw_size, fps, start, duration, reconnect)
+    except ColorizeError as exc:
+        return VideoOutcome(spec, target, "failed", error=str(exc))
+    info = source.info
+    try:
+        colorizer = model.load(batch_size)
+        if show:
+            sink = video.ShowSink(f"colorize {spec}")
+        elif target == "-":
+            sink = video.RawSink(stdout or sys.stdout.buffer)
+        else:
+            Path(target).parent.mkdir(parents=True, exist_ok=True)
+            sink = video.PyAVSink(Path(target), info, source, fmt, provenance)
+    except BaseException:
+        source.close()
+        raise
+    notes = list(getattr(sink, "notes", []))
+    for note in notes:
+        events.note(spec, note)
+    stop = threading.Event()
+    interrupted = threading.Event()  # set only by Ctrl-C (`stop` is also set when a video simply ends)
+
+    def on_interrupt(signum, frame):  # first Ctrl-C: finish the frames in flight and close a playable file
+        interrupted.set()
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    main = threading.current_thread() is threading.main_thread()  # signal handlers can only be set there
+    previous = signal.getsignal(signal.SIGINT)
+    if main:
+        signal.signal(signal.SIGINT, on_interrupt)
+    result, error = None, None
+    started = time.perf_counter()
+    try:
+        with events.progress(spec, info.frames, target) as on_frame:
+            result = video.colorize_video(colorizer, source, sink, smooth=smooth, on_frame=on_frame, stop=stop, hints=model.hints)
+        if result.frames == 0 and not interrupted.is_set():
+            raise ColorizeError("no frames could be decoded (an empty or damaged video); nothing written"
+                                + (f" — {result.stopped_early}" if result.stopped_early else ""))
+    except KeyboardInterrupt:  # a second Ctrl-C: the threads have stopped (see colorize_video); close what was written
+        interrupted.set()
+        result = video.VideoResult(getattr(sink, "count", 0), time.perf_counter() - started, 0)
+    except Exception as exc:
+        error = exc
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, previous)
+        source.close()
+    written = getattr(sink, "count", 0)
+    # stopped before the end of a video of known length: kept (playable) but marked incomplete, so a rerun redoes it
+    partial = error is not None or (interrupted.is_set() and info.frames is not None)
+    incomplete = (f"{written} of {info.frames} frames" if info.frames else f"{written} frames") if partial else None
+    try:
+        sink.close(keep=error is None or written > 0, incomplete=incomplete) if isinstance(sink, video.PyAVSink) else sink.close()
+    except ColorizeError as exc:
+        error = error or exc
+        written = 0
+    outcome = VideoOutcome(spec, target, "done", frames=written, total=info.frames, notes=notes,
+                           interrupted=interrupted.is_set(), redone=redone,
+                           incomplete=incomplete if partial and written and target else None)
+    if error is not None:
+        outcome.status, outcome.error = "failed", str(error)
+        return outcome
+    if partial:
+        outcome.status = "interrupted"
+        return outcome
+    outcome.frames, outcome.fps, outcome.stopped_early = result.frames, result.frames / max(result.seconds, 1e-9), result.stopped_early
+    outcome.hinted = result.guide_note or None  # see video.VideoGuide: hints until the first cut, references per shot
+    outcome.audio = target not in (None, "-") and getattr(sink, "audio", None) is not None
+    return outcome
 
 
 def not_images_line(others: list[str], verbose: bool) -> str:

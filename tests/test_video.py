@@ -254,3 +254,26 @@ def test_zero_frame_video_is_a_clear_error(tmp_path):
     assert result.exit_code == 1, text
     assert "empty.avi: no frames could be decoded (an empty or damaged video); nothing written" in text
     assert not (tmp_path / "empty_color.mp4").exists()
+
+
+def test_python_api_runs_a_video_as_the_command_does(tmp_path):
+    """jobs.run_video is the command's video job: the output and its --json record, a rerun that skips, and
+    an output made otherwise refused with nothing done."""
+    from colorize_cli import jobs
+
+    clip = make_clip(tmp_path / "film.mp4", frames=12)
+    target = str(tmp_path / "film_color.mp4")
+    outcome = jobs.run_video(str(clip), jobs.Model("tiny"), batch_size=4)
+    assert (outcome.status, outcome.target, outcome.frames, outcome.total) == ("done", target, 12, 12)
+    assert probe(target)[0] == 12
+    assert outcome.record() == {"type": "video", "input": str(clip), "output": target, "status": "done", "frames": 12,
+                                "fps": round(outcome.fps, 2), "interrupted": False, "total": 12, "complete": True}
+    assert outcome.line()[1].endswith(f" -> {target}")
+    made = Path(target).stat().st_mtime_ns
+    again = jobs.run_video(str(clip), jobs.Model("tiny"), batch_size=4)
+    assert again.status == "skipped" and again.line()[0].startswith(f"Nothing to do: {target} exists, made by ")
+    assert again.record() == {"type": "video", "input": str(clip), "output": target, "status": "skipped"}
+    with pytest.raises(jobs.VideoInTheWay, match="exists but was made otherwise") as refused:
+        jobs.run_video(str(clip), jobs.Model("tiny", saturation=0.5), batch_size=4)
+    assert refused.value.record["status"] == "conflict"
+    assert Path(target).stat().st_mtime_ns == made  # neither the rerun nor the refusal touched the file
