@@ -59,13 +59,17 @@ class PanelledCommand(TyperCommand):
                 formatter.write_dl(records)
 
 
-class DefaultCommand(PanelledCommand):
-    """The default command's usage line reads `colorize [OPTIONS] [PATH]...`, as it is typed, not
-    `colorize colorize …`."""
+class DefaultContext(TyperCommand.context_class):  # typer's own click
+    """The default command is typed as `colorize PATH…`: its usage line and its errors' "Try 'colorize -h'"
+    name it so, not `colorize colorize`."""
 
-    def format_usage(self, ctx, formatter):
-        path = ctx.parent.command_path if ctx.parent is not None else ctx.command_path
-        formatter.write_usage(path, " ".join(self.collect_usage_pieces(ctx)))
+    @property
+    def command_path(self) -> str:
+        return self.parent.command_path if self.parent is not None else super().command_path
+
+
+class DefaultCommand(PanelledCommand):
+    context_class = DefaultContext
 
 
 def _value_placeholder(param, ctx):

@@ -111,6 +111,7 @@ def test_usage_errors_exit_2_in_one_line(photo, args, expected):
     assert result.exit_code == 2, result.output
     assert expected in " ".join(result.output.split())
     assert "Traceback" not in result.output and not photo.with_name("x_color.jpg").exists()
+    assert "colorize colorize" not in result.output  # the default command is typed as `colorize PATH`
 
 
 def test_eval_unknown_model_is_a_usage_error(photo_folder, tmp_path):
