@@ -216,6 +216,29 @@ def pan_clip(frames: int = 60, size=(640, 360)) -> list[np.ndarray]:
     return clip
 
 
+def shot_similarity(photos: list[evaluate.Photo], seed: int = 0) -> str:
+    """The video's choice at a cut (`reference.Shots`, SHOT_SIMILARITY): how similar a shot of the same scene
+    looks (each photo against its own truth mirrored and cropped, a harder case than the same camera's next
+    shot) and an unrelated one (another photo of the set, seeded), and what each cutoff would let through."""
+    from colorize_cli import colorspace, reference
+
+    rng = np.random.default_rng(seed)
+    same, other = [], []
+    for index, photo in enumerate(photos):
+        lum = reference._grid(colorspace.bgr_to_lab(photo.image)[..., 0])
+        same.append(reference.similarity(reference.match(reference.from_image(mirrored_crop(photo.image)), lum)))
+        unrelated = photos[(index + 1 + rng.integers(len(photos) - 1)) % len(photos)]
+        other.append(reference.similarity(reference.match(reference.from_image(unrelated.image), lum)))
+    lines = [f"shot similarity over {len(photos)} photos (SHOT_SIMILARITY = {reference.SHOT_SIMILARITY:g})\n",
+             "| reference | 5th percentile | median | 95th percentile |", "|---|---|---|---|"]
+    for name, values in (("same scene: own truth mirrored, cropped", same), ("unrelated photo", other)):
+        lines.append(f"| {name} | {np.percentile(values, 5):.2f} | {np.median(values):.2f} | {np.percentile(values, 95):.2f} |")
+    lines += ["", "| cutoff | same-scene shots that take their reference | unrelated shots that take one |", "|---|---|---|"]
+    for cutoff in (0.35, 0.4, 0.45, 0.5, 0.55):
+        lines.append(f"| {cutoff:g} | {np.mean(np.array(same) >= cutoff):.0%} | {np.mean(np.array(other) >= cutoff):.0%} |")
+    return "\n".join(lines)
+
+
 def video_reference(colorizer) -> None:
     """The issue's clip figure: a 60-frame 640x360 pan, its true first frame as the reference; mean PSNR
     over the clip against automatic, per frame through the video pipeline with the video's reference
@@ -501,6 +524,7 @@ def main(argv=None):
     parser.add_argument("--speed", action="store_true")
     parser.add_argument("--gallery", action="store_true")
     parser.add_argument("--video", action="store_true", help="a 60-frame pan with its first frame as reference")
+    parser.add_argument("--shots", action="store_true", help="--validation: the similarity a shot's reference must reach")
     args = parser.parse_args(argv)
 
     from colorize_cli.pipeline import Colorizer
@@ -529,6 +553,8 @@ def main(argv=None):
         from colorize_cli import data
 
         groups = {p.path.name: data.source_of(p.path, args.data) for p in photos}
+        if args.shots:
+            return print(shot_similarity(photos, args.seed), flush=True)
         for edge_cost in args.edge_cost:
             hints.GEODESIC_EDGE_COST = edge_cost
             if not args.no_reference and edge_cost == args.edge_cost[0]:
