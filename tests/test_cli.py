@@ -306,7 +306,7 @@ def test_the_printed_command_after_training_works(tmp_path, monkeypatch):
 
     monkeypatch.chdir(tmp_path)
     photos = colour_photos(tmp_path / "photos", count=8)
-    result = invoke("train", photos, "--steps", "2", "--batch-size", "4", "--image-size", "32", "--width", "4",
+    result = invoke("train", photos, "-r", "pix2pix-lsgan", "--steps", "2", "--batch-size", "4", "--image-size", "32", "--width", "4",
                     "--d-width", "4", "--run", "runs/x", "--name", "x", "--models-dir", "M")
     assert result.exit_code == 0, result.output
     printed = result.output.split("use it with `")[1].split("`")[0]

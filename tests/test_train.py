@@ -186,7 +186,7 @@ def test_sigkill_mid_run_resumes(tmp_path):
 
     photos = colour_photos(tmp_path / "photos")
     env = {**os.environ, "COLORIZE_MODELS_DIR": str(tmp_path / "models")}
-    cmd = [sys.executable, "-m", "colorize_cli", "train", str(photos), "--steps", "40", "--batch-size", "4", "--image-size", "32",
+    cmd = [sys.executable, "-m", "colorize_cli", "train", str(photos), "-r", "pix2pix-lsgan", "--steps", "40", "--batch-size", "4", "--image-size", "32",
            "--width", "4", "--d-width", "4", "--run", str(tmp_path / "run"), "--checkpoint-every", "2"]
     root = Path(__file__).resolve().parents[1]
     proc = subprocess.Popen(cmd, env=env, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -388,3 +388,22 @@ def test_train_init_a_bundled_semantic_model_needs_no_tflite(tmp_path, monkeypat
     generator = registry.load_keras_model(tmp_path / "m" / "tuned.keras")
     assert generator.input_shape == (None, 192, 192, 1)
     assert [w.shape for w in generator.weights] == [w.shape for w in registry.load_keras_model(bundled.weights_path).weights]
+
+
+@pytest.mark.slow
+def test_default_recipe_trains_its_two_stages_from_a_bundled_encoder(tmp_path, monkeypatch):
+    """The default recipe end to end at a tiny size: the L1 stage trains and is exported in RUN/stages, the LSGAN
+    stage starts from it; no .tflite is read."""
+    from colorize_cli import tflite_weights
+
+    monkeypatch.setattr(tflite_weights, "read_ops", lambda path: pytest.fail(f"read a .tflite: {path}"))
+    photos = colour_photos(tmp_path / "photos", count=6)
+    result = invoke("train", photos, "--steps", "1", "--base-steps", "1", "--batch-size", "2", "--image-size", "32",
+                    "--width", "4", "--d-width", "4", "--run", tmp_path / "run", "--name", "tiny-default",
+                    "--models-dir", tmp_path / "m")
+    assert result.exit_code == 0, result.output
+    assert "stage 1 of 2: semantic-l1" in result.output and "stage 2 of 2: tiny-default" in result.output
+    base = registry.ModelCard.from_file(tmp_path / "run" / "stages" / "semantic-l1.json")
+    made = registry.ModelCard.from_file(tmp_path / "m" / "tiny-default.json")
+    assert (base.objective, made.objective, made.arch, made.input_size, made.width) == ("regression", "lsgan", "semantic", 32, 4)
+    assert made.training["initialised_from"] == str(tmp_path / "run" / "stages" / "semantic-l1.keras")

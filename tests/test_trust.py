@@ -135,7 +135,7 @@ def test_default_training_does_not_change_what_colorize_uses(photo, tmp_path, mo
     monkeypatch.chdir(tmp_path)
     assert invoke(photo, "-o", tmp_path / "before.png").exit_code == 0
     photos = colour_photos(tmp_path / "photos", count=12, size=32)
-    trained = invoke("train", photos, "--steps", "1", "--batch-size", "4", "--image-size", "32", "--width", "4", "--d-width", "4")
+    trained = invoke("train", photos, "-r", "pix2pix-lsgan", "--steps", "1", "--batch-size", "4", "--image-size", "32", "--width", "4", "--d-width", "4")
     assert trained.exit_code == 0, trained.output
     exported = list((tmp_path / "user-models").glob("*.keras"))
     assert len(exported) == 1 and exported[0].stem.startswith("lsgan-") and exported[0].stem != "lsgan"
