@@ -769,6 +769,8 @@ def train_command(
         if recipe is not None and recipe != model:
             fail(f"-r {recipe} and -m {model}: -m is the old spelling of -r/--recipe; give one recipe", 2)
         say(("note: ", "yellow"), "train -m/--model is now -r/--recipe (-m names a model everywhere else); -m still works for now")
+    from colorize_cli import registry
+
     recipe = recipe or model
     if recipe is not None:
         check_recipe(recipe)
@@ -787,18 +789,18 @@ def train_command(
     settings["objective_options"] = {k: v for k, v in options.items() if v is not None}
     if config is not None:  # the saved definition (one stage), with what was given on this command line over it
         saved = read_saved_config(config)
-        recipe = recipe or saved.pop("model", None) or registry_default_recipe()
+        recipe = recipe or saved.pop("model", None) or registry.DEFAULT_RECIPE
         check_recipe(recipe, f"--config {config}: ")
         settings = {**saved, **settings, "objective_options": {**saved.get("objective_options", {}), **settings["objective_options"]}}
         init = init or settings.pop("init_from", None)
+        if init and not given(ctx, "encoder"):  # a saved run's encoder file: the model it starts from holds those weights
+            settings.pop("encoder", None)
     settings.pop("init_from", None)
-    recipe = recipe or registry_default_recipe()
+    recipe = recipe or registry.DEFAULT_RECIPE
     if recipe in OLD_RECIPE_NAMES:
         say(("note: ", "yellow"), f"recipe {recipe!r} is now {OLD_RECIPE_NAMES[recipe]!r} ({recipe} names the bundled model; "
                                   f"the default recipe semantic-lsgan is the bundled lsgan's); {recipe!r} still works for now")
     check_objective_options(recipe, settings.get("objective"), settings["objective_options"])
-    from colorize_cli import registry
-
     run = run or new_run_folder(OLD_RECIPE_NAMES.get(recipe, recipe))
     try:  # before TensorFlow loads and the photos are read: a clash is refused in a second
         registry.check_export(name or run.name, models_dir or registry.user_models_dir(), run, overwrite=overwrite)
@@ -817,12 +819,6 @@ def train_command(
     except ValueError as exc:  # e.g. an image size the architecture cannot take
         fail(str(exc), 2)
     say(("exported", "bold"), f" {card_path.with_suffix('.keras')} — use it with `colorize -m {model_argument(card_path)} PHOTO`")
-
-
-def registry_default_recipe() -> str:
-    from colorize_cli import registry
-
-    return registry.DEFAULT_RECIPE
 
 
 def check_recipe(recipe: str, where: str = "") -> None:

@@ -248,6 +248,10 @@ def trunk_of(x, source) -> list:
     (its sRGB gray) with the same layers, names and weights; returns the taps the decoder reads, as
     `tflite_weights.build_trunk` does. Layers are remade from their configs, less their dtype (the training's
     precision policy applies, as to a trunk read from TFLite), so any input size a multiple of 32 works."""
+    names = {layer.name for layer in source.layers}
+    if not {"gray_rgb", "dec32_reduce"} <= names:
+        raise ValueError(f"{source.name}: not a semantic generator (no pretrained encoder inside); give --encoder a TFLite "
+                         f"classifier or a semantic model's .keras")
     source_gray = source.get_layer("gray_rgb").output
     tensors = {id(source_gray): x}
     for layer in source.layers:  # topological order: a layer's inputs are mapped before it

@@ -126,10 +126,14 @@ def plan(recipe: str, data_dir, run_dir, export_name: str | None = None, options
         last.pop("base", None)
     run_dir = Path(run_dir)
     base_models = run_dir / "stages"
+    bases = chain(last, BASES)
+    if base_steps and not bases:
+        raise UsageError(f"--base-steps {base_steps}: {'--init ' + init if init else 'this run'} has no first stages to "
+                         f"size (--init starts from the model); leave --base-steps out and give --steps")
     shared = {key: value for key, value in options.items() if key in SHARED}
     configs = [stage_config(stage, data_dir, base_models / name, name, base_models, **shared,
                             **({"steps": base_steps} if base_steps else {}))
-               for name, stage in chain(last, BASES)]
+               for name, stage in bases]
     configs.append(stage_config(last, data_dir, run_dir, export_name or run_dir.name, base_models, **options))
     return configs
 

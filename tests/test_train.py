@@ -360,10 +360,13 @@ def test_train_init_takes_the_network_from_the_model_and_refuses_contradictions(
     assert (card.arch, card.input_size, card.width) == (bundled.arch, bundled.input_size, bundled.width) == ("semantic", 192, 16)
     assert card.arch_options == {"encoder": str(bundled.weights_path), "train_encoder_from": 8}
     assert only.init_from == "lsgan" and card.objective == "lsgan"
+    (by_path,) = stages.plan(registry.DEFAULT_RECIPE, tmp_path / "photos", tmp_path / "run", init=str(bundled.weights_path))
+    assert by_path.card().arch_options == card.arch_options and (by_path.image_size, by_path.width) == (192, 16)
     for option, needle in ((["--arch", "unet"], "--arch unet contradicts --init lsgan (arch semantic)"),
                            (["--width", "32"], "--width 32 contradicts --init lsgan (width 16)"),
                            (["--image-size", "256"], "--image-size 256 contradicts --init lsgan (image-size 192)"),
-                           (["--encoder", "x.tflite"], "--encoder x.tflite with --init lsgan")):
+                           (["--encoder", "x.tflite"], "--encoder x.tflite with --init lsgan"),
+                           (["--base-steps", "5"], "--base-steps 5: --init lsgan has no first stages")):
         result = invoke("train", tmp_path / "photos", "--init", "lsgan", *option, "--run", tmp_path / "r")
         one_line_error(result, needle)
 
