@@ -1,7 +1,8 @@
 """The training runs behind the bundled models (`make zoo`, recipes/zoo.py) and the GAN study (recipes/study.py):
 the definitions both run, here so that neither script imports the other. A recipe is a dict of TrainConfig fields
 plus the zoo's own keys (run: its runs/ folder; base: the stage it starts from, trained first; init: a committed
-model it starts from). Paths are the source checkout's (runs/, models/, ../shared): these are a checkout's runs,
+model it starts from), chained and run by colorize_cli/stages.py as `colorize train` chains its own (the default
+recipe's first stage is BASES["semantic-l1"], the same definition). Paths are the source checkout's (runs/, models/, ../shared): these are a checkout's runs,
 not the installed tool's. `train` (TensorFlow) is imported only when a config is made.
 """
 
