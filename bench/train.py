@@ -42,6 +42,8 @@ def main(argv=None):
             cv2.imwrite(str(path), rng.integers(0, 255, (args.size + 32, args.size + 32, 3), dtype=np.uint8))
             paths.append(path)
         for name, base in registry.BUILTIN.items():
+            if base.arch == "semantic":  # its pretrained encoder: bench/train_semantic.py
+                continue
             card = registry.ModelCard(**{**base.__dict__, "input_size": args.size})
             if args.width:
                 card.width = card.d_width = args.width

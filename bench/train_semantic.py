@@ -53,7 +53,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     paths = data.list_images(args.data)
     paths = paths[:: max(1, len(paths) // args.photos)][: args.photos]
-    base = registry.BUILTIN["lsgan"]
+    base = registry.BUILTIN["pix2pix-lsgan"]
     card = registry.ModelCard(**{**base.__dict__, "arch": "semantic", "input_size": args.size, "width": 16, "d_width": 32,
                                  "objective": args.objective, "l1": 1.0 if args.objective == "regression" else 100.0,
                                  "arch_options": {"encoder": args.encoder, "train_encoder_from": 0}})

@@ -695,7 +695,10 @@ EVAL_SEMANTIC_CAPTION = (" · top-5: photos whose truth's class is in the classi
                          "distributions, truth -> output · SSIM and AuC: in report.md")
 
 
-MODEL_NAMES = ["colorful", "gan", "lsgan", "ebgan", "wgan", "wgan-gp"]  # registry.BUILTIN: the recipes
+# registry.BUILTIN: the recipes (never named like a model; their old names, the bundled models', still work)
+RECIPE_NAMES = ["semantic-lsgan", "colorful-l1", "pix2pix-gan", "pix2pix-lsgan", "pix2pix-ebgan", "pix2pix-wgan", "pix2pix-wgan-gp"]
+OLD_RECIPE_NAMES = {"colorful": "colorful-l1", "gan": "pix2pix-gan", "lsgan": "pix2pix-lsgan", "ebgan": "pix2pix-ebgan",
+                    "wgan": "pix2pix-wgan", "wgan-gp": "pix2pix-wgan-gp"}  # registry.OLD_RECIPE_NAMES
 # the choices help lists and click checks (exit 2); tests/test_cli.py checks that they are the library's
 Objective = Literal["regression", "gan", "lsgan", "ebgan", "wgan", "wgan-gp"]  # gan.OBJECTIVES
 Arch = Literal["unet", "colorful", "semantic"]  # networks.GENERATORS
@@ -709,12 +712,12 @@ def train_command(
     data_dir: Path = typer.Argument(..., help="Folder of colour photos (searched recursively).", show_default=False),
     config: Optional[Path] = typer.Option(None, "--config", metavar="FILE.json", rich_help_panel="Recipe and network",
                                           help="Run a saved training definition (a TrainConfig as JSON, e.g. a run's config.json); options given here override it. DATA_DIR, --run and --name are this run's own."),
-    recipe: Optional[str] = typer.Option(None, "-r", "--recipe", metavar="[" + "|".join(MODEL_NAMES) + "]", rich_help_panel="Recipe and network",
-                                         help="The recipe: objective, network and settings to start from (default lsgan; see `colorize models`)."),
+    recipe: Optional[str] = typer.Option(None, "-r", "--recipe", metavar="[" + "|".join(RECIPE_NAMES) + "]", rich_help_panel="Recipe and network",
+                                         help="The recipe: objective, network and settings to start from. Default semantic-lsgan: the bundled lsgan's network (ImageNet encoder from a bundled model, U-Net decoder, 192 px) and first stages (L1 on the frozen encoder, then LSGAN + 100*L1). pix2pix-*: a U-Net from scratch; colorful-l1: Zhang et al.'s CNN."),
     model: Optional[str] = typer.Option(None, "-m", "--model", hidden=True, help="The old spelling of -r/--recipe (-m names a model in the other commands)."),
     objective: Optional[Objective] = typer.Option(None, "--objective", help="Override the recipe's objective: regression (no discriminator: a NoGAN pretraining stage), gan, lsgan, ebgan, wgan, wgan-gp.", rich_help_panel="Recipe and network"),
-    arch: Optional[Arch] = typer.Option(None, "--arch", help="Override the recipe's generator: unet, colorful, or semantic (a pretrained ImageNet encoder from --encoder with a U-Net decoder).", rich_help_panel="Recipe and network"),
-    encoder: Optional[Path] = typer.Option(None, "--encoder", help="--arch semantic: a TFLite ImageNet classifier (e.g. MobileNetV2) whose convolution trunk becomes the encoder.", rich_help_panel="Recipe and network"),
+    arch: Optional[Arch] = typer.Option(None, "--arch", help="Override the recipe's generator: unet, colorful, or semantic (a pretrained ImageNet encoder with a U-Net decoder).", rich_help_panel="Recipe and network"),
+    encoder: Optional[Path] = typer.Option(None, "--encoder", help="--arch semantic: a TFLite ImageNet classifier (e.g. MobileNetV2) whose convolution trunk becomes the encoder (default: the ImageNet encoder inside a bundled model).", rich_help_panel="Recipe and network"),
     train_encoder_from: int = typer.Option(0, "--train-encoder-from", min=0, help="--arch semantic: fine-tune the encoder's layers from this output stride on (2..32; default 0: frozen).", rich_help_panel="Recipe and network"),
     run: Optional[Path] = typer.Option(None, "--run", help="Run folder for checkpoints, samples and logs (default: a new runs/MODEL-YYYYMMDD-HHMM). Training again into it resumes.", rich_help_panel="Data and run"),
     epochs: int = typer.Option(10, "--epochs", min=1, help="Passes over the data.", rich_help_panel="Data and run"),
@@ -741,7 +744,8 @@ def train_command(
     minibatch_disc: bool = typer.Option(False, "--minibatch-disc", help="Minibatch discrimination: a minibatch standard-deviation channel in the PatchGAN (GAN/LSGAN/WGAN).", rich_help_panel="Objective options"),
     val: Optional[Path] = typer.Option(None, "--val", help="Validation folder (default: 2% of DATA_DIR held out).", rich_help_panel="Data and run"),
     balance: bool = typer.Option(False, "--balance", help="Draw each top-level subfolder of DATA_DIR equally often (for data gathered from lopsided sources).", rich_help_panel="Data and run"),
-    init: Optional[str] = typer.Option(None, "--init", help="Fine-tune: start the generator from this model (name or .keras path; same --width and --image-size).", rich_help_panel="Recipe and network"),
+    init: Optional[str] = typer.Option(None, "--init", help="Fine-tune: start the generator from this model (name or .keras path); its network (architecture, size, width, encoder) comes from its card and file, and the recipe's last stage trains it.", rich_help_panel="Recipe and network"),
+    base_steps: Optional[int] = typer.Option(None, "--base-steps", min=1, help="Steps of the recipe's first stages (semantic-lsgan: the L1 stage on the frozen encoder, 6000); --steps sets the last stage's.", rich_help_panel="Data and run"),
     seed: int = typer.Option(0, "--seed", help="Seed of the weights' initialisation, the validation split and the data order (a run is reproducible from it).", rich_help_panel="Data and run"),
     strategy: Strategy = typer.Option("auto", "--strategy", help="auto: mirrored when several GPUs are here, else none; mirrored: all local GPUs; multi-worker: the cluster in TF_CONFIG; none: one device.", rich_help_panel="Devices"),
     mixed_precision: bool = typer.Option(False, "--mixed-precision", help="bfloat16 compute, float32 weights and losses: 1.5x faster on CPUs with AVX512-BF16 or AMX and on recent GPUs, slower where bfloat16 is emulated.", rich_help_panel="Devices"),
@@ -755,8 +759,9 @@ def train_command(
     """Train a colorizer on a folder of colour photos and export it for `colorize -m NAME`.
 
     \b
-      colorize train photos/ --steps 2000    -> runs/lsgan-YYYYMMDD-HHMM, model lsgan-YYYYMMDD-HHMM
-      colorize train photos/ -r wgan --name family --run runs/family
+      colorize train photos/              -> runs/semantic-lsgan-YYYYMMDD-HHMM, model of that name
+      colorize train photos/ --init lsgan --steps 1000   # fine-tune the bundled default
+      colorize train photos/ -r pix2pix-wgan --name family --run runs/family
 
     The exported model never replaces a bundled one or another run's model (--overwrite does); training again
     with the same --run resumes and re-exports it."""
@@ -768,38 +773,51 @@ def train_command(
         if recipe is not None and recipe != model:
             fail(f"-r {recipe} and -m {model}: -m is the old spelling of -r/--recipe; give one recipe", 2)
         say(("note: ", "yellow"), "train -m/--model is now -r/--recipe (-m names a model everywhere else); -m still works for now")
-    model = recipe or model or "lsgan"
-    if model not in MODEL_NAMES:
-        close = difflib.get_close_matches(model, MODEL_NAMES, n=1)
-        fail(f"unknown recipe {model!r}{f' (did you mean {close[0]!r}?)' if close else ''}; choose one of {', '.join(MODEL_NAMES)}", 2)
+    from colorize_cli import registry
+
+    recipe = recipe or model
+    if recipe is not None:
+        check_recipe(recipe)
     if not data_dir.is_dir():
         fail(f"{data_dir}: not a folder; give a folder of colour photos", 2)
     options = {"critic_steps": n_critic, "warmup_critic_steps": critic_warmup, "critic_pretrain": critic_pretrain, "clip": clip, "gp_weight": gp_weight, "margin": margin,
                "pull_away": pull_away, "label_smoothing": label_smoothing, "image_pool": image_pool, "label_flip": label_flip,
                "minibatch_disc": minibatch_disc or None}
-    settings = dict(model=model, objective=objective, arch=arch, encoder=str(encoder) if encoder else None,
+    settings = dict(objective=objective, arch=arch, encoder=str(encoder) if encoder else None,
                     train_encoder_from=train_encoder_from, epochs=epochs, steps=steps, batch_size=batch_size, image_size=image_size,
                     width=width, d_width=d_width, lr=lr, adv=adv, l1=l1, l2=l2, rebalance=rebalance, val_dir=str(val) if val else None,
-                    balance=balance, init_from=init, seed=seed, strategy=strategy, mixed_precision=mixed_precision,
-                    checkpoint_every=checkpoint_every, objective_options={k: v for k, v in options.items() if v is not None})
-    if config is not None:  # the saved definition, with what was given on this command line over it
-        settings = with_saved_config(ctx, config, settings)
-    check_objective_options(settings["model"], settings["objective"], settings["objective_options"])
-    from colorize_cli import registry
-
-    run = run or new_run_folder(settings["model"])
+                    balance=balance, seed=seed, strategy=strategy, mixed_precision=mixed_precision,
+                    checkpoint_every=checkpoint_every)
+    # only what the command line gave goes over the recipe (or the saved definition): the rest is theirs
+    settings = {key: value for key, value in settings.items() if given(ctx, key)}
+    settings["objective_options"] = {k: v for k, v in options.items() if v is not None}
+    if config is not None:  # the saved definition (one stage), with what was given on this command line over it
+        saved = read_saved_config(config)
+        recipe = recipe or saved.pop("model", None) or registry.DEFAULT_RECIPE
+        check_recipe(recipe, f"--config {config}: ")
+        settings = {**saved, **settings, "objective_options": {**saved.get("objective_options", {}), **settings["objective_options"]}}
+        init = init or settings.pop("init_from", None)
+        if init and not given(ctx, "encoder"):  # a saved run's encoder file: the model it starts from holds those weights
+            settings.pop("encoder", None)
+    settings.pop("init_from", None)
+    recipe = recipe or registry.DEFAULT_RECIPE
+    if recipe in OLD_RECIPE_NAMES:
+        say(("note: ", "yellow"), f"recipe {recipe!r} is now {OLD_RECIPE_NAMES[recipe]!r} ({recipe} names the bundled model; "
+                                  f"the default recipe semantic-lsgan is the bundled lsgan's); {recipe!r} still works for now")
+    check_objective_options(recipe, settings.get("objective"), settings["objective_options"])
+    run = run or new_run_folder(OLD_RECIPE_NAMES.get(recipe, recipe))
     try:  # before TensorFlow loads and the photos are read: a clash is refused in a second
         registry.check_export(name or run.name, models_dir or registry.user_models_dir(), run, overwrite=overwrite)
     except ColorizeError as exc:
         fail(str(exc), 2)
-    from colorize_cli import train
+    from colorize_cli import stages
 
-    cfg = train.TrainConfig(**settings, data_dir=str(data_dir), run_dir=str(run), export_name=name)
     try:
+        plan = stages.plan(recipe, data_dir, run, name, options=settings, init=init, base_steps=base_steps, with_bases=config is None)
         from colorize_cli.progress import rich_progress
 
-        card_path = train.train(cfg, models_dir=models_dir, log=say,
-                                progress=rich_progress(console), overwrite=overwrite, scan_progress=scan_bar)
+        card_path = stages.train_plan(plan, models_dir=models_dir, log=say, progress=rich_progress(console), overwrite=overwrite,
+                                      scan_progress=scan_bar)
     except ColorizeError as exc:
         fail_on(exc)
     except ValueError as exc:  # e.g. an image size the architecture cannot take
@@ -807,14 +825,27 @@ def train_command(
     say(("exported", "bold"), f" {card_path.with_suffix('.keras')} — use it with `colorize -m {model_argument(card_path)} PHOTO`")
 
 
+def check_recipe(recipe: str, where: str = "") -> None:
+    """An unknown recipe is a one-line usage error naming the recipes (old names are known)."""
+    if recipe not in RECIPE_NAMES and recipe not in OLD_RECIPE_NAMES:
+        close = difflib.get_close_matches(recipe, RECIPE_NAMES + list(OLD_RECIPE_NAMES), n=1)
+        fail(f"{where}unknown recipe {recipe!r}{f' (did you mean {close[0]!r}?)' if close else ''}; choose one of "
+             f"{', '.join(RECIPE_NAMES)}", 2)
+
+
 # TrainConfig field -> the train options that set it, where their names differ (for --config)
 CONFIG_OPTIONS = {"model": ("recipe", "model"), "val_dir": ("val",), "init_from": ("init",)}
 NOT_SAVED = {"data_dir", "run_dir", "export_name"}  # each run's own, never taken from the file
 
 
-def with_saved_config(ctx, path: Path, settings: dict) -> dict:
-    """`settings` (TrainConfig fields from the options) over the definition saved in `path`: only the options
-    given on the command line (or in the environment) replace the file's values; objective options merge."""
+def given(ctx, key: str) -> bool:
+    """Was the option(s) setting TrainConfig field `key` given on the command line (or in the environment)?"""
+    sources = (ctx.get_parameter_source(option) for option in CONFIG_OPTIONS.get(key, (key,)))
+    return any(source is not None and source.name in ("COMMANDLINE", "ENVIRONMENT") for source in sources)
+
+
+def read_saved_config(path: Path) -> dict:
+    """The TrainConfig settings saved in `path` (a run's config.json), less each run's own (NOT_SAVED)."""
     import dataclasses
     import json
 
@@ -830,17 +861,7 @@ def with_saved_config(ctx, path: Path, settings: dict) -> dict:
     if unknown:
         fail(f"--config {path}: unknown setting{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
              f"known: {', '.join(sorted(known - NOT_SAVED))}", 2)
-
-    def given(key: str) -> bool:
-        sources = (ctx.get_parameter_source(option) for option in CONFIG_OPTIONS.get(key, (key,)))
-        return any(source is not None and source.name in ("COMMANDLINE", "ENVIRONMENT") for source in sources)
-
-    merged = {**settings, **{key: value for key, value in saved.items() if key not in NOT_SAVED}}
-    merged.update({key: value for key, value in settings.items() if key != "objective_options" and given(key)})
-    merged["objective_options"] = {**saved.get("objective_options", {}), **settings["objective_options"]}
-    if merged["model"] not in MODEL_NAMES:
-        fail(f"--config {path}: unknown recipe {merged['model']!r}; choose one of {', '.join(MODEL_NAMES)}", 2)
-    return merged
+    return {key: value for key, value in saved.items() if key not in NOT_SAVED}
 
 
 OPTION_FLAGS = {"critic_steps": "--n-critic", "warmup_critic_steps": "--critic-warmup"}  # the rest: --name-like-this
@@ -851,13 +872,13 @@ def check_objective_options(model: str, objective: str | None, options: dict) ->
     error; which options apply is the objective's own list (gan.Objective.options)."""
     from colorize_cli import gan, registry
 
-    chosen = objective or registry.BUILTIN[model].objective
+    chosen = objective or registry.recipe_card(model).objective
     for key, value in options.items():
         if value is not None and key not in gan.OBJECTIVES[chosen].options:
             users = sorted(name for name, o in gan.OBJECTIVES.items() if key in o.options)
             users = ", ".join(users) if len(users) < 5 else "the adversarial objectives (not regression)"
             flag = OPTION_FLAGS.get(key, "--" + key.replace("_", "-"))
-            fail(f"{flag} applies to {users}, not to {chosen!r} (-m {model}{f' --objective {objective}' if objective else ''}); "
+            fail(f"{flag} applies to {users}, not to {chosen!r} (-r {model}{f' --objective {objective}' if objective else ''}); "
                  f"leave it out or choose a recipe it applies to", 2)
 
 

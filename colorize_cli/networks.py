@@ -202,7 +202,8 @@ class LightnessToGray(layers.Layer):
 def semantic_generator(input_size: int = 224, width: int = 16, encoder: str | None = None, train_encoder_from: int = 0,
                        name: str = "generator"):
     """An ImageNet-pretrained encoder with a U-Net decoder: L -> sRGB gray -> the encoder's trunk (read
-    from the TFLite file `encoder` by `tflite_weights`, e.g. MobileNetV2) -> taps at strides 2..32 ->
+    from the TFLite file `encoder` by `tflite_weights`, e.g. MobileNetV2, or taken with its weights from
+    a semantic generator saved as `.keras`: `trunk_of`) -> taps at strides 2..32 ->
     bilinear x2, 1x1-reduced skip, 3x3 convs, back up to stride 2 -> tanh ab, bilinear x2 to full size.
 
     The encoder is frozen; `train_encoder_from` = s > 0 makes its layers from stride s on trainable
@@ -215,7 +216,12 @@ def semantic_generator(input_size: int = 224, width: int = 16, encoder: str | No
         raise ValueError(f"semantic input size must be a multiple of 32, got {input_size}")
     inputs = keras.Input((input_size, input_size, 1), name="l")
     gray = LightnessToGray(name="gray_rgb")(inputs)
-    _, taps = tflite_weights.build_trunk(gray, tflite_weights.read_ops(encoder), prefix="encoder")
+    if str(encoder).endswith(".keras"):  # another semantic generator's encoder: a bundled model carries its weights
+        from colorize_cli import registry
+
+        taps = trunk_of(gray, registry.load_keras_model(encoder))
+    else:
+        _, taps = tflite_weights.build_trunk(gray, tflite_weights.read_ops(encoder), prefix="encoder")
     if len(taps) != 5:
         raise ValueError(f"{encoder}: expected 4 stride-2 depthwise stages and an output (MobileNet-like), got {len(taps) - 1}")
 
@@ -235,6 +241,30 @@ def semantic_generator(input_size: int = 224, width: int = 16, encoder: str | No
     model = keras.Model(inputs, outputs, name=name)
     set_encoder_trainable(model, train_encoder_from)
     return model
+
+
+def trunk_of(x, source) -> list:
+    """The encoder of `source`, a semantic generator (e.g. a bundled .keras), rebuilt on the Keras tensor `x`
+    (its sRGB gray) with the same layers, names and weights; returns the taps the decoder reads, as
+    `tflite_weights.build_trunk` does. Layers are remade from their configs, less their dtype (the training's
+    precision policy applies, as to a trunk read from TFLite), so any input size a multiple of 32 works."""
+    names = {layer.name for layer in source.layers}
+    if not {"gray_rgb", "dec32_reduce"} <= names:
+        raise ValueError(f"{source.name}: not a semantic generator (no pretrained encoder inside); give --encoder a TFLite "
+                         f"classifier or a semantic model's .keras")
+    source_gray = source.get_layer("gray_rgb").output
+    tensors = {id(source_gray): x}
+    for layer in source.layers:  # topological order: a layer's inputs are mapped before it
+        if not layer.name.startswith("encoder_"):
+            continue
+        inputs = [tensors[id(t)] for t in layer._inbound_nodes[0].input_tensors]
+        clone = layer.__class__.from_config({k: v for k, v in layer.get_config().items() if k != "dtype"})
+        tensors[id(layer.output)] = clone(inputs if len(inputs) > 1 else inputs[0])
+        if layer.weights:
+            clone.set_weights(layer.get_weights())
+    # the decoder's inputs in `source`: the stride-2..16 taps, then the trunk's output
+    reads = [source.get_layer(f"dec{stride}_tap").input for stride in (2, 4, 8, 16)] + [source.get_layer("dec32_reduce").input]
+    return [tensors[id(tensor)] for tensor in reads]
 
 
 def encoder_layers(model) -> list:

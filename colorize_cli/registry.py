@@ -2,8 +2,8 @@
 to everything needed to use and reproduce them: architecture, input size, normalisation,
 training objective and loss weights, optimiser, metrics and the data it was trained on.
 
-Built-in names always exist (so `colorize train --model wgan` knows its recipe); a card file in a
-models directory adds weights and measurements, or registers a user's exported model."""
+Built-in names always exist: the training recipes (`colorize train -r pix2pix-wgan`), named apart from every
+bundled model; a card file in a models directory adds weights and measurements, or registers a user's exported model."""
 
 from __future__ import annotations
 
@@ -24,11 +24,11 @@ DEFAULT_MODEL = "lsgan"
 
 
 class UnknownModelError(UsageError, KeyError):
-    def __init__(self, name: str, known: list[str]):
+    def __init__(self, name: str, known: list[str], what: str = "model"):
         close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
         hint = f"did you mean {', '.join(repr(c) for c in close)}? " if close else ""
-        super().__init__(f"unknown model {name!r}: {hint}known models: {', '.join(known)}; "
-                         f"or pass a path to a .keras file")
+        tail = "; or pass a path to a .keras file" if what == "model" else " (`colorize models` lists them)"
+        super().__init__(f"unknown {what} {name!r}: {hint}known {what}s: {', '.join(known)}{tail}")
 
     def __str__(self):  # KeyError would quote the message
         return self.args[0]
@@ -115,19 +115,41 @@ class ModelCard:
 
 
 _ADAM_PIX2PIX = {"name": "adam", "lr": 2e-4, "beta_1": 0.5, "beta_2": 0.999}
+# The training recipes, named ARCH-OBJECTIVE so that no recipe is called like a model: `lsgan` is the bundled
+# model, `semantic-lsgan` the recipe that grows it (the default of `colorize train`, in stages: colorize_cli/stages.py)
+# and `pix2pix-lsgan` the from-scratch U-Net trained by the same objective.
 BUILTIN = {
-    "colorful": ModelCard("colorful", "Colorful Image Colorization CNN (Zhang et al. 2016) regressing ab with L1",
-                          arch="colorful", width=32, objective="regression", adv=0.0, l1=1.0,
-                          optimizer={"name": "adam", "lr": 1e-3, "beta_1": 0.9, "beta_2": 0.999}),
-    "gan": ModelCard("gan", "pix2pix U-Net + PatchGAN, cross-entropy GAN + 100*L1", objective="gan", optimizer=_ADAM_PIX2PIX),
-    "lsgan": ModelCard("lsgan", "pix2pix U-Net + PatchGAN, least-squares GAN + 100*L1", objective="lsgan", optimizer=_ADAM_PIX2PIX),
-    "ebgan": ModelCard("ebgan", "pix2pix U-Net + auto-encoder discriminator, energy-based GAN + 100*L1", objective="ebgan",
-                       optimizer=_ADAM_PIX2PIX),
-    "wgan": ModelCard("wgan", "pix2pix U-Net + PatchGAN critic (no BN), Wasserstein GAN with weight clipping + 100*L1",
-                      objective="wgan", optimizer={"name": "rmsprop", "lr": 5e-5, "rho": 0.9}),
-    "wgan-gp": ModelCard("wgan-gp", "pix2pix U-Net + PatchGAN critic (LayerNorm), WGAN with gradient penalty + 100*L1",
-                         objective="wgan-gp", optimizer={"name": "adam", "lr": 1e-4, "beta_1": 0.0, "beta_2": 0.9}),
+    "semantic-lsgan": ModelCard("semantic-lsgan", "the bundled lsgan's network and first stages: ImageNet MobileNetV2 encoder "
+                                "(frozen) + U-Net decoder at 192 px; L1 pretraining, then least-squares GAN + 100*L1",
+                                arch="semantic", input_size=192, width=16, objective="lsgan",
+                                optimizer={**_ADAM_PIX2PIX, "lr": 1e-4}),
+    "colorful-l1": ModelCard("colorful-l1", "Colorful Image Colorization CNN (Zhang et al. 2016) regressing ab with L1",
+                             arch="colorful", width=32, objective="regression", adv=0.0, l1=1.0,
+                             optimizer={"name": "adam", "lr": 1e-3, "beta_1": 0.9, "beta_2": 0.999}),
+    "pix2pix-gan": ModelCard("pix2pix-gan", "pix2pix U-Net + PatchGAN, cross-entropy GAN + 100*L1", objective="gan",
+                             optimizer=_ADAM_PIX2PIX),
+    "pix2pix-lsgan": ModelCard("pix2pix-lsgan", "pix2pix U-Net + PatchGAN, least-squares GAN + 100*L1", objective="lsgan",
+                               optimizer=_ADAM_PIX2PIX),
+    "pix2pix-ebgan": ModelCard("pix2pix-ebgan", "pix2pix U-Net + auto-encoder discriminator, energy-based GAN + 100*L1",
+                               objective="ebgan", optimizer=_ADAM_PIX2PIX),
+    "pix2pix-wgan": ModelCard("pix2pix-wgan", "pix2pix U-Net + PatchGAN critic (no BN), Wasserstein GAN with weight "
+                              "clipping + 100*L1", objective="wgan", optimizer={"name": "rmsprop", "lr": 5e-5, "rho": 0.9}),
+    "pix2pix-wgan-gp": ModelCard("pix2pix-wgan-gp", "pix2pix U-Net + PatchGAN critic (LayerNorm), WGAN with gradient penalty "
+                                 "+ 100*L1", objective="wgan-gp", optimizer={"name": "adam", "lr": 1e-4, "beta_1": 0.0, "beta_2": 0.9}),
 }
+DEFAULT_RECIPE = "semantic-lsgan"
+# The recipes' old names, which are the bundled models' names: kept working (a run's config.json, users' scripts,
+# recipes/zoo.py's stages) with their old meaning, the CLI saying the new name once
+OLD_RECIPE_NAMES = {"colorful": "colorful-l1", "gan": "pix2pix-gan", "lsgan": "pix2pix-lsgan", "ebgan": "pix2pix-ebgan",
+                    "wgan": "pix2pix-wgan", "wgan-gp": "pix2pix-wgan-gp"}
+
+
+def recipe_card(name: str) -> ModelCard:
+    """A recipe's card (a copy) by its name or old name; UnknownModelError names the recipes otherwise."""
+    card = BUILTIN.get(OLD_RECIPE_NAMES.get(name, name))
+    if card is None:
+        raise UnknownModelError(name, sorted(BUILTIN), what="recipe")
+    return dataclasses.replace(card)
 
 
 def user_models_dir() -> Path:

@@ -23,10 +23,10 @@ from colorize_cli.errors import ColorizeError
 
 @dataclass
 class TrainConfig:
-    model: str = "lsgan"  # registry name: recipe defaults come from its card
+    model: str = "pix2pix-lsgan"  # one stage's recipe (registry.BUILTIN; an old name works): the defaults come from its card
     objective: str | None = None  # override the recipe's objective (e.g. "regression" for a NoGAN pretraining stage)
     arch: str | None = None  # override the recipe's generator architecture (e.g. "semantic")
-    encoder: str | None = None  # semantic generator: the TFLite classifier whose trunk is the encoder
+    encoder: str | None = None  # semantic generator: a TFLite classifier or a semantic .keras (default: default_encoder())
     train_encoder_from: int = 0  # semantic generator: fine-tune the encoder from this output stride on (0: frozen)
     data_dir: str = ""
     run_dir: str = "runs/lsgan"
@@ -56,10 +56,7 @@ class TrainConfig:
 
     def card(self) -> registry.ModelCard:
         """The recipe: the registry card with this config's overrides applied."""
-        base = registry.BUILTIN.get(self.model)
-        if base is None:
-            raise registry.UnknownModelError(self.model, sorted(registry.BUILTIN))
-        card = dataclasses.replace(base, metrics={}, training={}, weights=None, sha256=None)
+        card = dataclasses.replace(registry.recipe_card(self.model), metrics={}, training={}, weights=None, sha256=None)
         if self.objective is not None:
             if self.objective not in gan.OBJECTIVES:
                 raise ColorizeError(f"unknown --objective {self.objective!r}; choose one of {', '.join(gan.OBJECTIVES)}")
@@ -69,11 +66,9 @@ class TrainConfig:
                 raise ColorizeError(f"unknown --arch {self.arch!r}; choose one of {', '.join(networks.GENERATORS)}")
             card.arch = self.arch
         if card.arch == "semantic":
-            if not self.encoder:
-                raise ColorizeError("--arch semantic needs --encoder FILE.tflite, an ImageNet classifier to take the encoder "
-                                    "from (e.g. ../shared/pretrained/mobilenet_v2_1.0_224_quant.tflite)")
-            card.arch_options = {"encoder": str(self.encoder), "train_encoder_from": int(self.train_encoder_from)}
-            card.pretrained = pretrained_origin(Path(self.encoder))
+            encoder = Path(self.encoder) if self.encoder else default_encoder()
+            card.arch_options = {"encoder": str(encoder), "train_encoder_from": int(self.train_encoder_from)}
+            card.pretrained = pretrained_origin(encoder)
         elif self.encoder or self.train_encoder_from:
             raise ColorizeError(f"--encoder and --train-encoder-from apply only to --arch semantic, not {card.arch!r}")
         for key in ("width", "d_width", "adv", "l1", "l2"):
@@ -88,11 +83,32 @@ class TrainConfig:
         return card
 
 
+# Bundled models whose encoder is ImageNet's own (trained frozen: train_encoder_from 0), the first one here being
+# where a fresh semantic generator takes its encoder from when no --encoder FILE.tflite is given. Not `lsgan`:
+# its encoder was fine-tuned on photos.
+PRISTINE_ENCODER_MODELS = ("gan", "ebgan", "wgan", "wgan-gp")
+
+
+def default_encoder() -> Path:
+    """The .keras file of the first bundled semantic model whose card says its encoder stayed frozen."""
+    for name in PRISTINE_ENCODER_MODELS:
+        card = registry.list_models().get(name)
+        if card and card.arch == "semantic" and card.has_weights and not card.arch_options.get("train_encoder_from"):
+            return registry.resolve(name)[1]
+    raise ColorizeError("no bundled model with ImageNet's encoder weights here (models/gan.keras, from the source "
+                        "checkout); pass --encoder FILE.tflite (an ImageNet MobileNetV2 classifier) or --init MODEL")
+
+
 def pretrained_origin(encoder: Path) -> dict:
     """What a model card says about pretrained weights inside the model: file, checksum, origin and licence
-    (read from a SOURCE.md / LICENSE beside the file when there is one)."""
+    (read from a SOURCE.md / LICENSE beside the file when there is one). An encoder taken from a .keras model
+    keeps that model's record, plus which file it was taken from."""
     if not encoder.is_file():
         raise ColorizeError(f"{encoder}: encoder file not found; pass an existing .tflite file with --encoder")
+    if encoder.suffix == ".keras":
+        card_file = encoder.with_suffix(".json")
+        pretrained = registry.ModelCard.from_file(card_file).pretrained if card_file.is_file() else {}
+        return {**pretrained, "taken_from": {"file": encoder.name, "sha256": registry.file_sha256(encoder)}}
     origin = {"file": encoder.name, "sha256": registry.file_sha256(encoder)}
     source = encoder.parent / "SOURCE.md"
     if source.is_file():
@@ -136,7 +152,10 @@ class ConstantThenLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
 def build_gan(card: registry.ModelCard, total_steps: int, decay_fraction: float, seed: int = 0, ab_weights=None):
     """ColorGAN for a card: networks from `networks`, objective from `gan.OBJECTIVES`, compiled."""
     objective = gan.OBJECTIVES[card.objective].replace(**card.objective_options)
-    generator = networks.build_generator(card.arch, input_size=card.input_size, width=card.width, **card.arch_options)
+    arch_options = card.arch_options
+    if card.arch == "semantic" and not arch_options.get("encoder"):  # a recipe's card: the encoder a fresh run gets
+        arch_options = {**arch_options, "encoder": str(default_encoder())}
+    generator = networks.build_generator(card.arch, input_size=card.input_size, width=card.width, **arch_options)
     discriminator = None
     if objective.discriminator == "patch":
         discriminator = networks.patch_discriminator(card.input_size, card.d_width, norm=objective.d_norm,
@@ -376,7 +395,7 @@ def init_generator(generator, model: str) -> None:
     mine, theirs = [w.shape for w in generator.weights], [w.shape for w in source.weights]
     if mine != theirs:
         raise ColorizeError(f"{model}: cannot initialise from it: its network ({source_card.arch}, width {source_card.width}, "
-                            f"{source_card.input_size} px) differs from this run's; use the same --model, --width and --image-size")
+                            f"{source_card.input_size} px) differs from this run's; use the same --recipe, --width and --image-size")
     generator.set_weights(source.get_weights())
 
 

@@ -1,7 +1,8 @@
 """The training runs behind the bundled models (`make zoo`, recipes/zoo.py) and the GAN study (recipes/study.py):
 the definitions both run, here so that neither script imports the other. A recipe is a dict of TrainConfig fields
 plus the zoo's own keys (run: its runs/ folder; base: the stage it starts from, trained first; init: a committed
-model it starts from). Paths are the source checkout's (runs/, models/, ../shared): these are a checkout's runs,
+model it starts from), chained and run by colorize_cli/stages.py as `colorize train` chains its own (the default
+recipe's first stage is BASES["semantic-l1"], the same definition). Paths are the source checkout's (runs/, models/, ../shared): these are a checkout's runs,
 not the installed tool's. `train` (TensorFlow) is imported only when a config is made.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from colorize_cli import files, registry
+from colorize_cli import files, registry, stages
 
 ROOT = Path(__file__).resolve().parent.parent  # the source checkout this package runs from
 
@@ -19,13 +20,13 @@ SMALL = dict(steps=500, batch_size=16, image_size=128, width=16, d_width=16, see
 
 # The ImageNet-pretrained MobileNetV2 the default's encoder comes from (read at training time, never bundled)
 ENCODER = ROOT.parent / "shared" / "pretrained" / "mobilenet_v2_1.0_224_quant.tflite"
-SEMANTIC = dict(arch="semantic", encoder=str(ENCODER), image_size=192, width=16, batch_size=16, seed=0, balance=True)
+SEMANTIC = dict(**stages.SEMANTIC, encoder=str(ENCODER))
 
 # Stages that are not bundled themselves: trained and exported to runs/zoo/models for a model to start from.
 BASES = {
-    # NoGAN stage (a): the decoder learns L1 regression of ab on the frozen pretrained encoder
-    "semantic-l1": dict(model="lsgan", objective="regression", l1=1.0, lr=5e-4, steps=6000, checkpoint_every=200,
-                        **SEMANTIC, run="runs/semantic-l1"),
+    # NoGAN stage (a), the first stage of `colorize train`'s default recipe too (colorize_cli/stages.py): the decoder
+    # learns L1 regression of ab on the frozen pretrained encoder
+    "semantic-l1": dict(**stages.BASES["semantic-l1"], encoder=str(ENCODER), run="runs/semantic-l1"),
     # colorful's first stage: the small budget (twice the steps: it has no critic to train)
     "colorful-base": dict(model="colorful", **{**SMALL, "steps": 1000}, run="runs/zoo/colorful"),
     # colorful's second stage: 1500 steps at half the learning rate, every source drawn equally often
@@ -46,7 +47,7 @@ EBGAN_PULL_AWAY = {"pull_away": 0.1}  # Zhao et al.'s pull-away term
 
 def half_lr(objective: str) -> float:
     """Fine-tuning rate: half the recipe's own (the default's LSGAN phase: 1e-4 = 2e-4 / 2)."""
-    return registry.BUILTIN[objective].optimizer["lr"] / 2
+    return registry.recipe_card(objective).optimizer["lr"] / 2
 
 
 def semantic_finetune(objective: str, reconstruction: str = "l1", **objective_options) -> dict:
@@ -61,26 +62,10 @@ def semantic_finetune(objective: str, reconstruction: str = "l1", **objective_op
                 objective_options=options, run=f"runs/s2/{objective}-{reconstruction}")
 
 
-def train_fields() -> set[str]:
-    """TrainConfig's fields: the keys of a recipe that go to the trainer (the rest are the zoo's)."""
-    import dataclasses
-
-    from colorize_cli import train
-
-    return {f.name for f in dataclasses.fields(train.TrainConfig)}
-
-
 def config(name: str, recipe: dict, data_dir: Path, export_name: str | None = None):
     """The TrainConfig of `recipe`, trained into its run folder and exported as `export_name` (default `name`)."""
-    from colorize_cli import train
-
-    fields = {k: v for k, v in recipe.items() if k in train_fields()}  # the rest (run, base, selection…) is zoo's
-    if "base" in recipe:
-        fields["init_from"] = str(BASE_MODELS / f"{recipe['base']}.keras")
-    if "init" in recipe:  # a stage grown from a model committed earlier
-        fields["init_from"] = str(committed_model(*recipe["init"]))
-    return train.TrainConfig(data_dir=str(data_dir), run_dir=str(ROOT / recipe["run"]), export_name=export_name or name,
-                             **fields)
+    init = {"init_from": str(committed_model(*recipe["init"]))} if "init" in recipe else {}  # grown from a committed model
+    return stages.stage_config(recipe, data_dir, ROOT / recipe["run"], export_name or name, BASE_MODELS, **init)
 
 
 def committed_model(path: str, commit: str, sha256: str) -> Path:
@@ -101,9 +86,4 @@ def committed_model(path: str, commit: str, sha256: str) -> Path:
 
 def train_base(recipe: dict, data_dir: Path) -> None:
     """Train (or resume, or re-export: cheap when finished) the stages `recipe` starts from, first stage first."""
-    from colorize_cli import train
-
-    if "base" in recipe:
-        base = BASES[recipe["base"]]
-        train_base(base, data_dir)
-        train.train(config(recipe["base"], base, data_dir), models_dir=BASE_MODELS, overwrite=True)
+    stages.train_bases([config(name, base, data_dir) for name, base in stages.chain(recipe, BASES)], BASE_MODELS)

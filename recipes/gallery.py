@@ -42,7 +42,7 @@ def models_strip(height: int = 150):
     black-and-white camera and three colour photos made gray; the last column is the truth."""
     from colorize_cli import registry
 
-    names = [name for name in registry.BUILTIN if name in registry.list_models() and registry.list_models()[name].path]
+    names = [listing.name for listing in registry.listings() if listing.origin == "bundled"]
     names.sort(key=lambda n: n != registry.DEFAULT_MODEL)  # the default first
     colorizers = [Colorizer(name) for name in names]
     photos = [("camera", cv2.cvtColor(data.camera(), cv2.COLOR_GRAY2BGR), None)]

@@ -55,7 +55,7 @@ def test_minibatch_layer_output_depends_on_the_other_samples():
 @pytest.mark.parametrize("aids", [{"image_pool": 6}, {"label_flip": 0.1}, {"minibatch_disc": True},
                                   {"image_pool": 6, "label_flip": 0.05, "minibatch_disc": True}])
 def test_a_gan_trains_with_the_aids(aids):
-    card = registry.ModelCard(**{**registry.BUILTIN["lsgan"].__dict__, "input_size": 32, "width": 4, "d_width": 4,
+    card = registry.ModelCard(**{**registry.BUILTIN["pix2pix-lsgan"].__dict__, "input_size": 32, "width": 4, "d_width": 4,
                                  "objective_options": aids})
     model = train.build_gan(card, total_steps=4, decay_fraction=0.5)
     rng = np.random.default_rng(0)
@@ -77,7 +77,7 @@ def test_aids_that_do_not_apply_are_refused(objective, aids):
 def test_critic_pretraining_trains_the_critic_alone_then_both():
     """NoGAN: during the first `critic_pretrain` steps the generator's weights stay exactly as they were
     (its batch-norm statistics aside) while the critic learns; afterwards both train."""
-    card = registry.ModelCard(**{**registry.BUILTIN["lsgan"].__dict__, "input_size": 32, "width": 4, "d_width": 4,
+    card = registry.ModelCard(**{**registry.BUILTIN["pix2pix-lsgan"].__dict__, "input_size": 32, "width": 4, "d_width": 4,
                                  "objective_options": {"critic_pretrain": 3}})
     model = train.build_gan(card, total_steps=6, decay_fraction=0.0)
     rng = np.random.default_rng(0)

@@ -307,7 +307,7 @@ def test_the_printed_command_after_training_works(tmp_path, monkeypatch):
 
     monkeypatch.chdir(tmp_path)
     photos = colour_photos(tmp_path / "photos", count=8)
-    result = invoke("train", photos, "--steps", "2", "--batch-size", "4", "--image-size", "32", "--width", "4",
+    result = invoke("train", photos, "-r", "pix2pix-lsgan", "--steps", "2", "--batch-size", "4", "--image-size", "32", "--width", "4",
                     "--d-width", "4", "--run", "runs/x", "--name", "x", "--models-dir", "M")
     assert result.exit_code == 0, result.output
     printed = result.output.split("use it with `")[1].split("`")[0]
@@ -362,7 +362,7 @@ def test_every_option_is_described_and_grouped():
     assert help_text.index("Input and output:") < help_text.index("Model:") < help_text.index("Engines:")
     assert "--backend [auto|litert|tf]" in help_text and "--engine [local|ray]" in help_text
     train_help = " ".join(invoke("train", "--help").output.split())
-    for shown in ("-r, --recipe [colorful|gan|lsgan|ebgan|wgan|wgan-gp]", "--arch [unet|colorful|semantic]", "--objective [regression|gan|lsgan|ebgan|wgan|wgan-gp]",
+    for shown in ("-r, --recipe [semantic-lsgan|colorful-l1|pix2pix-gan|pix2pix-lsgan|pix2pix-ebgan|pix2pix-wgan|pix2pix-wgan-gp]", "--arch [unet|colorful|semantic]", "--objective [regression|gan|lsgan|ebgan|wgan|wgan-gp]",
                   "--strategy [auto|mirrored|multi-worker|none]", "--batch-size N Photos per training step", "--seed N Seed of"):
         assert shown in train_help
 
@@ -375,7 +375,7 @@ def test_listed_choices_are_the_librarys():
     assert get_args(cli.Backend) == pipeline.BACKENDS
     assert set(get_args(cli.Objective)) == set(gan.OBJECTIVES)
     assert set(get_args(cli.Arch)) == set(networks.GENERATORS)
-    assert set(registry.BUILTIN) == set(cli.MODEL_NAMES)
+    assert set(registry.BUILTIN) == set(cli.RECIPE_NAMES) and registry.OLD_RECIPE_NAMES == cli.OLD_RECIPE_NAMES
 
 
 def test_models_json_lists_every_model_once(tiny_models_dir):
@@ -449,7 +449,7 @@ def test_train_runs_a_saved_config_with_the_given_options_over_it(tmp_path):
                     "--models-dir", tmp_path / "m")
     assert result.exit_code == 0, result.output
     ran = json.loads((tmp_path / "run" / "config.json").read_text())
-    assert ran["model"] == "wgan" and ran["steps"] == 2 and ran["width"] == 4 and ran["seed"] == 7  # saved, except --steps
+    assert ran["model"] == "pix2pix-wgan" and ran["steps"] == 2 and ran["width"] == 4 and ran["seed"] == 7  # saved, except --steps
     assert ran["objective_options"] == {"clip": 0.02} and ran["data_dir"] == str(photos) and ran["run_dir"] == str(tmp_path / "run")
 
 

@@ -16,7 +16,7 @@ SCRIPTS = sorted([*(ROOT / "bench").glob("*.py"), *(ROOT / "recipes").glob("*.py
 SIBLINGS = {p.stem for p in SCRIPTS} | {p.stem for p in (ROOT / "tests").glob("*.py")} | {"tests", "bench", "recipes"}
 # the repository root, where the package lies: the one folder a script may put on sys.path (to run from a checkout)
 ROOT_FORMS = {"Path(__file__).resolve().parent.parent", "Path(__file__).resolve().parents[1]"}
-TRAINING = {"data", "train", "gan", "losses", "networks", "_keras", "selection", "zoo", "tflite_export", "tflite_weights"}
+TRAINING = {"data", "train", "gan", "losses", "networks", "_keras", "selection", "zoo", "stages", "tflite_export", "tflite_weights"}
 
 
 def imports(tree: ast.AST) -> list[tuple[str, list[str]]]:

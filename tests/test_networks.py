@@ -8,7 +8,12 @@ from colorize_cli import networks, registry
 def test_every_registered_generator_maps_l_to_ab(name):
     card = registry.BUILTIN[name]
     size = 32 if card.arch == "unet" else 64
-    generator = networks.build_generator(card.arch, input_size=size, width=4)
+    if card.arch == "semantic":  # a fresh semantic run's encoder: a bundled model's (ImageNet's own weights)
+        from colorize_cli import train
+
+        generator = networks.build_generator(card.arch, input_size=size, width=4, encoder=str(train.default_encoder()))
+    else:
+        generator = networks.build_generator(card.arch, input_size=size, width=4)
     out = generator(np.zeros((2, size, size, 1), np.float32))
     assert tuple(out.shape) == (2, size, size, 2)
     assert np.abs(np.asarray(out)).max() <= 1.0  # tanh: |ab| <= 110 after scaling

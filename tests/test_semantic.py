@@ -136,7 +136,7 @@ def test_every_objective_trains_on_the_semantic_generator(tiny_encoder, objectiv
     from colorize_cli import train
 
     _, path = tiny_encoder
-    base = registry.BUILTIN[objective]
+    base = registry.recipe_card(objective)
     options = {"pull_away": 0.1} if objective == "ebgan" else {}
     card = registry.ModelCard(**{**base.__dict__, "arch": "semantic", "input_size": 64, "width": 4, "d_width": 4,
                                  "arch_options": {"encoder": str(path), "train_encoder_from": 0},

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -116,7 +118,7 @@ def test_interrupted_run_resumes_exactly(tmp_path):
 
 
 def test_wgan_critic_schedule_warm_up_then_n_critic():
-    card = registry.ModelCard(**{**registry.BUILTIN["wgan"].__dict__, "input_size": 32, "width": 4, "d_width": 4})
+    card = registry.ModelCard(**{**registry.BUILTIN["pix2pix-wgan"].__dict__, "input_size": 32, "width": 4, "d_width": 4})
     model = train.build_gan(card, total_steps=10, decay_fraction=0.0)
     model.objective = model.objective.replace(warmup_critic_steps=7, warmup_until=1, warmup_every=3)
     data = np.zeros((4, 32, 32, 1), np.float32), np.zeros((4, 32, 32, 2), np.float32)
@@ -136,7 +138,7 @@ def test_critic_lr_schedule_spans_every_critic_update():
     assert wgan.critic_updates(50) == 25 * 100 + 25 * 5
     assert wgan.critic_updates(600) == 26 * 100 + 574 * 5  # steps 0-24 and 500 warm up
     assert gan.OBJECTIVES["wgan-gp"].critic_updates(50) == 250 and gan.OBJECTIVES["lsgan"].critic_updates(50) == 50
-    card = registry.ModelCard(**{**registry.BUILTIN["wgan"].__dict__, "input_size": 32, "width": 4, "d_width": 4})
+    card = registry.ModelCard(**{**registry.BUILTIN["pix2pix-wgan"].__dict__, "input_size": 32, "width": 4, "d_width": 4})
     model = train.build_gan(card, total_steps=50, decay_fraction=0.5)
     schedule = model.d_optimizer.learning_rate if callable(model.d_optimizer.learning_rate) else model.d_optimizer._learning_rate
     assert float(schedule(2624)) > 0 and float(schedule(2625)) == 0
@@ -184,7 +186,7 @@ def test_sigkill_mid_run_resumes(tmp_path):
 
     photos = colour_photos(tmp_path / "photos")
     env = {**os.environ, "COLORIZE_MODELS_DIR": str(tmp_path / "models")}
-    cmd = [sys.executable, "-m", "colorize_cli", "train", str(photos), "--steps", "40", "--batch-size", "4", "--image-size", "32",
+    cmd = [sys.executable, "-m", "colorize_cli", "train", str(photos), "-r", "pix2pix-lsgan", "--steps", "40", "--batch-size", "4", "--image-size", "32",
            "--width", "4", "--d-width", "4", "--run", str(tmp_path / "run"), "--checkpoint-every", "2"]
     root = Path(__file__).resolve().parents[1]
     proc = subprocess.Popen(cmd, env=env, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -230,7 +232,7 @@ def test_init_from_fine_tunes_an_existing_model(tmp_path):
         if "moving" not in w.path:
             np.testing.assert_array_equal(a, b)
     assert registry.ModelCard.from_file(tuned).training["initialised_from"] == str(base.with_suffix(".keras"))
-    with pytest.raises(train.ColorizeError, match="differs from this run's; use the same --model, --width"):
+    with pytest.raises(train.ColorizeError, match="differs from this run's; use the same --recipe, --width"):
         train.train(small_config(photos, tmp_path / "wide", 1, init_from=str(base.with_suffix(".keras")), width=8),
                     models_dir=tmp_path / "m", log=lambda m: None)
 
@@ -270,3 +272,141 @@ def test_cached_dataset_is_a_pure_function_of_seed_and_position(tmp_path):
     run = batches(0, 0, 3)
     np.testing.assert_array_equal(run[2], batches(0, 2, 1)[0])
     assert not np.array_equal(run[0], batches(1, 0, 1)[0])
+
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+
+
+def zoo_script():
+    """recipes/zoo.py as a module (the script that made the bundled models), to compare its definitions with the CLI's."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("zoo_script", ROOT / "recipes" / "zoo.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def network_and_losses(card):
+    """A card's recipe, less where its files live (the zoo read the encoder from a .tflite, the CLI from a bundled model)."""
+    skip = {"name", "description", "arch_options", "pretrained", "path"}
+    return {k: v for k, v in card.__dict__.items() if k not in skip}, card.arch_options.get("train_encoder_from")
+
+
+def test_default_train_plan_is_the_bundled_defaults_first_stages(tmp_path):
+    """`colorize train DIR` plans the bundled lsgan's network and first stages, the zoo's own definitions (semantic-l1,
+    then STAGES['lsgan-s0']): L1 on the frozen ImageNet encoder, then LSGAN + 100*L1 from it; the encoder's weights
+    from a bundled model whose encoder stayed ImageNet's (not lsgan, fine-tuned)."""
+    from colorize_cli import stages
+    from colorize_cli import zoo as package_zoo
+    from colorize_cli.zoo import BASES
+
+    base, last = stages.plan(registry.DEFAULT_RECIPE, tmp_path / "photos", tmp_path / "run", "mine")
+    assert base.run_dir == str(tmp_path / "run" / "stages" / "semantic-l1") and base.init_from is None
+    assert last.run_dir == str(tmp_path / "run") and last.export_name == "mine"
+    assert last.init_from == str(tmp_path / "run" / "stages" / "semantic-l1.keras")
+    base_card, last_card = base.card(), last.card()
+    for card in (base_card, last_card):
+        assert (card.arch, card.input_size, card.width, card.arch_options["train_encoder_from"]) == ("semantic", 192, 16, 0)
+        encoder = registry.ModelCard.from_file(Path(card.arch_options["encoder"]).with_suffix(".json"))
+        assert encoder.path.parent in registry.BUNDLED_DIRS and encoder.name != "lsgan"
+        assert encoder.arch == "semantic" and encoder.arch_options["train_encoder_from"] == 0
+        assert card.pretrained["file"] == "mobilenet_v2_1.0_224_quant.tflite"  # the origin is recorded still
+    assert (base_card.objective, base_card.l1, base_card.optimizer["lr"], base.steps) == ("regression", 1.0, 5e-4, 6000)
+    assert (last_card.objective, last_card.adv, last_card.l1, last_card.optimizer["lr"], last.steps) == ("lsgan", 1.0, 100.0, 1e-4, 1000)
+    zoo = zoo_script()  # its encoder is a file in ../shared, which a test does not need: the CLI's default stands in
+    made_base, made_last = (train.TrainConfig(**{**stages.train_fields(stage), "encoder": None})
+                            for stage in (BASES["semantic-l1"], zoo.STAGES["lsgan-s0"]))
+    assert network_and_losses(made_base.card()) == network_and_losses(base_card)
+    assert network_and_losses(made_last.card()) == network_and_losses(last_card)
+    fields = lambda cfg: {k: v for k, v in cfg.__dict__.items() if k not in ("model", "data_dir", "run_dir", "export_name", "init_from")}  # noqa: E731
+    assert fields(base) == fields(made_base) and fields(last) == fields(made_last)
+    assert zoo.STAGES["lsgan-s0"]["base"] == "semantic-l1" and zoo.train_base is package_zoo.train_base  # the same runner
+
+
+def test_train_without_a_recipe_runs_the_default_plan_and_old_names_keep_their_meaning(tmp_path, monkeypatch):
+    from colorize_cli import stages
+
+    planned = []
+    monkeypatch.setattr(stages, "train_plan", lambda plan, **kw: planned.append(plan) or tmp_path / "m" / "x.json")
+    (tmp_path / "photos").mkdir()
+    result = invoke("train", tmp_path / "photos", "--run", tmp_path / "run", "--models-dir", tmp_path / "m", "--steps", "7")
+    assert result.exit_code == 0, result.output
+    base, last = planned[-1]
+    assert last.model == "semantic-lsgan" and last.steps == 7 and base.steps == 6000  # --steps: the last stage's
+    assert invoke("train", tmp_path / "photos", "--run", tmp_path / "run2", "--models-dir", tmp_path / "m",
+                  "--base-steps", "5").exit_code == 0
+    assert planned[-1][0].steps == 5 and planned[-1][1].steps == 1000
+    old = invoke("train", tmp_path / "photos", "-r", "lsgan", "--run", tmp_path / "run3", "--models-dir", tmp_path / "m")
+    assert old.exit_code == 0 and "note: recipe 'lsgan' is now 'pix2pix-lsgan'" in old.output
+    (only,) = planned[-1]
+    assert only.model == "pix2pix-lsgan" and only.card().arch == "unet"
+
+
+def test_train_init_takes_the_network_from_the_model_and_refuses_contradictions(tmp_path, monkeypatch):
+    """--init lsgan: architecture, size, width and encoder come from the bundled model's card and .keras (no .tflite
+    anywhere); an option that contradicts them is one line, exit 2, naming both values."""
+    from colorize_cli import stages, tflite_weights
+    from conftest import one_line_error
+
+    def no_tflite(path):
+        raise AssertionError(f"read a .tflite: {path}")
+
+    monkeypatch.setattr(tflite_weights, "read_ops", no_tflite)
+    (tmp_path / "photos").mkdir()
+    (only,) = stages.plan(registry.DEFAULT_RECIPE, tmp_path / "photos", tmp_path / "run", init="lsgan")
+    card = only.card()
+    bundled = registry.get_card("lsgan")
+    assert (card.arch, card.input_size, card.width) == (bundled.arch, bundled.input_size, bundled.width) == ("semantic", 192, 16)
+    assert card.arch_options == {"encoder": str(bundled.weights_path), "train_encoder_from": 8}
+    assert only.init_from == "lsgan" and card.objective == "lsgan"
+    (by_path,) = stages.plan(registry.DEFAULT_RECIPE, tmp_path / "photos", tmp_path / "run", init=str(bundled.weights_path))
+    assert by_path.card().arch_options == card.arch_options and (by_path.image_size, by_path.width) == (192, 16)
+    for option, needle in ((["--arch", "unet"], "--arch unet contradicts --init lsgan (arch semantic)"),
+                           (["--width", "32"], "--width 32 contradicts --init lsgan (width 16)"),
+                           (["--image-size", "256"], "--image-size 256 contradicts --init lsgan (image-size 192)"),
+                           (["--encoder", "x.tflite"], "--encoder x.tflite with --init lsgan"),
+                           (["--base-steps", "5"], "--base-steps 5: --init lsgan has no first stages")):
+        result = invoke("train", tmp_path / "photos", "--init", "lsgan", *option, "--run", tmp_path / "r")
+        one_line_error(result, needle)
+
+
+@pytest.mark.slow
+def test_train_init_a_bundled_semantic_model_needs_no_tflite(tmp_path, monkeypatch):
+    """Fine-tuning the bundled default from the CLI: one step at its own size, no encoder file given or read."""
+    from colorize_cli import tflite_weights
+
+    def no_tflite(path):
+        raise AssertionError(f"read a .tflite: {path}")
+
+    monkeypatch.setattr(tflite_weights, "read_ops", no_tflite)
+    photos = colour_photos(tmp_path / "photos", count=6)
+    result = invoke("train", photos, "--init", "lsgan", "--steps", "1", "--batch-size", "2", "--run", tmp_path / "run",
+                    "--name", "tuned", "--models-dir", tmp_path / "m")
+    assert result.exit_code == 0, result.output
+    tuned = registry.ModelCard.from_file(tmp_path / "m" / "tuned.json")
+    bundled = registry.get_card("lsgan")
+    assert (tuned.arch, tuned.input_size, tuned.width) == (bundled.arch, bundled.input_size, bundled.width)
+    assert tuned.training["initialised_from"] == "lsgan" and tuned.training["steps"] == 1
+    generator = registry.load_keras_model(tmp_path / "m" / "tuned.keras")
+    assert generator.input_shape == (None, 192, 192, 1)
+    assert [w.shape for w in generator.weights] == [w.shape for w in registry.load_keras_model(bundled.weights_path).weights]
+
+
+@pytest.mark.slow
+def test_default_recipe_trains_its_two_stages_from_a_bundled_encoder(tmp_path, monkeypatch):
+    """The default recipe end to end at a tiny size: the L1 stage trains and is exported in RUN/stages, the LSGAN
+    stage starts from it; no .tflite is read."""
+    from colorize_cli import tflite_weights
+
+    monkeypatch.setattr(tflite_weights, "read_ops", lambda path: pytest.fail(f"read a .tflite: {path}"))
+    photos = colour_photos(tmp_path / "photos", count=6)
+    result = invoke("train", photos, "--steps", "1", "--base-steps", "1", "--batch-size", "2", "--image-size", "32",
+                    "--width", "4", "--d-width", "4", "--run", tmp_path / "run", "--name", "tiny-default",
+                    "--models-dir", tmp_path / "m")
+    assert result.exit_code == 0, result.output
+    assert "stage 1 of 2: semantic-l1" in result.output and "stage 2 of 2: tiny-default" in result.output
+    base = registry.ModelCard.from_file(tmp_path / "run" / "stages" / "semantic-l1.json")
+    made = registry.ModelCard.from_file(tmp_path / "m" / "tiny-default.json")
+    assert (base.objective, made.objective, made.arch, made.input_size, made.width) == ("regression", "lsgan", "semantic", 32, 4)
+    assert made.training["initialised_from"] == str(tmp_path / "run" / "stages" / "semantic-l1.keras")

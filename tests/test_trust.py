@@ -126,6 +126,7 @@ def test_a_video_records_what_made_it_and_a_rerun_checks_it(tmp_path, tiny_model
     assert other.exit_code == 2 and "made otherwise: by tiny" in one_line(other)
 
 
+@pytest.mark.slow  # the default recipe's two stages (one step each)
 def test_default_training_does_not_change_what_colorize_uses(photo, tmp_path, monkeypatch):
     """`colorize train photos/` with every default exports under a new name: plain `colorize photo`
     still uses the bundled default, pixel for pixel."""
@@ -135,10 +136,10 @@ def test_default_training_does_not_change_what_colorize_uses(photo, tmp_path, mo
     monkeypatch.chdir(tmp_path)
     assert invoke(photo, "-o", tmp_path / "before.png").exit_code == 0
     photos = colour_photos(tmp_path / "photos", count=12, size=32)
-    trained = invoke("train", photos, "--steps", "1", "--batch-size", "4", "--image-size", "32", "--width", "4", "--d-width", "4")
+    trained = invoke("train", photos, "--steps", "1", "--base-steps", "1", "--batch-size", "4", "--image-size", "32", "--width", "4", "--d-width", "4")
     assert trained.exit_code == 0, trained.output
     exported = list((tmp_path / "user-models").glob("*.keras"))
-    assert len(exported) == 1 and exported[0].stem.startswith("lsgan-") and exported[0].stem != "lsgan"
+    assert len(exported) == 1 and exported[0].stem.startswith("semantic-lsgan-")
     assert (tmp_path / "runs" / exported[0].stem / "config.json").is_file()  # model name = run folder name
     assert invoke(photo, "-o", tmp_path / "after.png").exit_code == 0
     assert (cv2.imread(str(tmp_path / "before.png")) == cv2.imread(str(tmp_path / "after.png"))).all()
