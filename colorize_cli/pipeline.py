@@ -19,17 +19,19 @@ class Colorizer:
     """`Colorizer("lsgan").colorize(rgb)` -> colourised RGB array (same size, dtype and alpha)."""
 
     def __init__(self, model: str = registry.DEFAULT_MODEL, batch_size: int = 8, workers: int = 2,
-                 saturation: float | None = None, backend: str = "auto"):
+                 saturation: float | None = None, backend: str = "auto", interpreters: int | None = None):
         """`backend`: "litert" runs the model's exported .tflite (no TensorFlow), "tf" its .keras through
-        TensorFlow, "auto" LiteRT when the model has a current .tflite (see `choose_backend`)."""
+        TensorFlow, "auto" LiteRT when the model has a current .tflite (see `choose_backend`).
+        `interpreters` (LiteRT): how many batches `run` may have in the network at once, each on an
+        interpreter of its own (default `litert.pipeline_interpreters()`: two on two CPUs or more)."""
         colorspace.build_tables_in_background()  # overlaps OpenCV's one-off set-up with loading the model
         self.generator = None  # the Keras network, on the TensorFlow backend only
         self.backend, tflite = choose_backend(model, backend)
         if self.backend == "litert":
-            from colorize_cli.litert import LiteRTModel
+            from colorize_cli.litert import LiteRTModel, pipeline_interpreters
 
             self.card, path = tflite
-            self._run = LiteRTModel(path)
+            self._run = LiteRTModel(path, interpreters=interpreters or pipeline_interpreters())
             self.card.input_size = self._run.size
         else:
             self.generator, self.card = registry.load_generator(model)
@@ -116,9 +118,12 @@ class Colorizer:
         the others. `ab_hook(net_input, ab) -> ab` sees every prediction in order (temporal smoothing);
         `hints_of(job, image) -> hints.Hints | None`, called in order after it, gives a job's hints."""
         jobs = iter(jobs)
-        lookahead = 2 * self.batch_size
-        with ThreadPoolExecutor(self.workers) as pool:
+        # batches in the network at once: one per interpreter (TensorFlow runs one call at a time here)
+        parallel = max(1, getattr(self._run, "parallel", 1))
+        lookahead = (parallel + 1) * self.batch_size
+        with ThreadPoolExecutor(self.workers) as pool, ThreadPoolExecutor(parallel) as network:
             loading: deque = deque()
+            predicting: deque = deque()  # (batch, future of its ab), oldest first
             finishing: deque = deque()
 
             def load_and_prepare(job):
@@ -139,27 +144,40 @@ class Colorizer:
                         return
                     loading.append((job, pool.submit(load_and_prepare, job)))
 
-            refill()
-            while loading or finishing:
-                batch = []
-                while loading and len(batch) < self.batch_size:
-                    job, future = loading.popleft()
+            def hand_on(batch, ab):  # in input order: the smoothing and the hints follow the stream
+                predicted = iter(ab)
+                for job, loaded in batch:
+                    if isinstance(loaded, Future):  # its loading failed: reported in its place
+                        finishing.append((job, loaded))
+                        continue
+                    image, lightness, net_input = loaded
+                    ab_one = next(predicted)
+                    if ab_hook is not None:
+                        ab_one = ab_hook(net_input, ab_one)
                     try:
-                        batch.append((job, *future.result()))
-                    except Exception as exc:  # reported per job by the caller
+                        hints = hints_of(job, image) if hints_of is not None else None
+                    except Exception as exc:  # e.g. hints that do not fit this image: that job fails
                         finishing.append((job, _failed(exc)))
-                refill()
-                if batch:
-                    ab = self.predict_ab(np.stack([item[3] for item in batch]))
-                    for (job, image, lightness, net_input), ab_one in zip(batch, ab):
-                        if ab_hook is not None:
-                            ab_one = ab_hook(net_input, ab_one)
+                        continue
+                    finishing.append((job, pool.submit(finish, job, image, lightness, ab_one, hints)))
+
+            refill()
+            while loading or predicting or finishing:
+                if loading and len(predicting) < parallel:
+                    batch, inputs = [], []  # batch: (job, its loaded image or the failure), in input order
+                    while loading and len(inputs) < self.batch_size:
+                        job, future = loading.popleft()
                         try:
-                            hints = hints_of(job, image) if hints_of is not None else None
-                        except Exception as exc:  # e.g. hints that do not fit this image: that job fails
-                            finishing.append((job, _failed(exc)))
-                            continue
-                        finishing.append((job, pool.submit(finish, job, image, lightness, ab_one, hints)))
+                            batch.append((job, future.result()))
+                            inputs.append(batch[-1][1][2])
+                        except Exception as exc:  # reported per job by the caller
+                            batch.append((job, _failed(exc)))
+                    refill()
+                    predicting.append((batch, network.submit(self.predict_ab, np.stack(inputs)) if inputs else _done([])))
+                # wait for the oldest batch only when every interpreter has one or the input is done
+                while predicting and (predicting[0][1].done() or len(predicting) >= parallel or not loading):
+                    batch, future = predicting.popleft()
+                    hand_on(batch, future.result())
                 # hand back finished work in order; wait only when too much is in flight or input is done
                 while finishing and (finishing[0][1].done() or len(finishing) > lookahead or not loading):
                     job, future = finishing.popleft()
@@ -220,6 +238,12 @@ def compiled(generator, size: int):
 
     spec = tf.TensorSpec([None, size, size, 1], tf.float32)
     return tf.function(lambda x: generator(x, training=False), input_signature=[spec])
+
+
+def _done(result) -> Future:
+    future: Future = Future()
+    future.set_result(result)
+    return future
 
 
 def _failed(exc: BaseException) -> Future:

@@ -227,3 +227,26 @@ def test_scratch_reuse_gives_the_plain_merge_for_any_sequence_of_sizes():
         else:
             plain = colorspace.finish_like(colorspace.merge_ab(lightness, ab), image)
         np.testing.assert_array_equal(colorspace.render(image, lightness, ab), plain)
+
+
+def test_two_interpreters_on_alternating_batches_give_the_single_interpreters_output_in_order():
+    """A photo folder or a small video runs two interpreters at once (one per core): the results must be the
+    one-interpreter results, image for image and in input order, a failing image reported in its place."""
+    camera = data.camera()
+    images = [np.ascontiguousarray(camera[i * 20: i * 20 + 48, i * 24: i * 24 + 64]) for i in range(11)]
+
+    def load(i):
+        if i == 5:
+            raise ValueError("unreadable")
+        return images[i]
+
+    results = {}
+    for count in (1, 2):
+        colorizer = pipeline.Colorizer(registry.DEFAULT_MODEL, batch_size=2, interpreters=count, backend="litert")
+        results[count] = list(colorizer.run(range(len(images)), load=load))
+        assert colorizer._run._built == count  # the second interpreter ran batches beside the first
+    for count, run in results.items():
+        assert [job for job, _, _ in run] == list(range(len(images))), count
+        assert [type(error).__name__ for _, _, error in run if error] == ["ValueError"] and run[5][2] is not None
+    for (_, one, _), (_, two, _) in zip(results[1], results[2]):
+        assert (one is None and two is None) or np.array_equal(one, two)
