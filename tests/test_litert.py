@@ -250,3 +250,30 @@ def test_two_interpreters_on_alternating_batches_give_the_single_interpreters_ou
         assert [type(error).__name__ for _, _, error in run if error] == ["ValueError"] and run[5][2] is not None
     for (_, one, _), (_, two, _) in zip(results[1], results[2]):
         assert (one is None and two is None) or np.array_equal(one, two)
+
+
+def test_a_video_through_two_interpreters_is_the_one_interpreter_video_frame_for_frame():
+    """Smoothing carries colour from frame to frame, so the predictions must reach it in order whichever
+    interpreter made them."""
+    import io
+
+    from colorize_cli import video
+
+    camera = data.camera()
+    frames = np.stack([camera[i * 8: i * 8 + 36, i * 10: i * 10 + 64] for i in range(13)])
+
+    class Collect:
+        def __init__(self):
+            self.frames = []
+
+        def write(self, frame, pts):
+            self.frames.append(frame)
+
+    outputs = {}
+    for count in (1, 2):
+        colorizer = pipeline.Colorizer(registry.DEFAULT_MODEL, batch_size=2, interpreters=count, backend="litert")
+        sink = Collect()
+        result = video.colorize_video(colorizer, video.RawSource(io.BytesIO(frames.tobytes()), 64, 36, 25), sink, smooth=True)
+        assert result.frames == len(frames)
+        outputs[count] = sink.frames
+    assert len(outputs[2]) == len(frames) and all(np.array_equal(a, b) for a, b in zip(outputs[1], outputs[2]))
