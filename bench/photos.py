@@ -11,7 +11,7 @@
 4. Per stage, one image at a time: where the time goes.
 
 `--interpreters 1 2` gives an end-to-end LiteRT row for each count of interpreters running batches at once;
-`--rounds N` measures every end-to-end row N times, the rows taking turns, and gives each run.
+`--rounds N` measures every end-to-end row N times, the rows taking turns in alternating order, and gives each run.
 `--backends litert` leaves TensorFlow out (its model-only columns, its rows and the naive loop).
 
 Every row gives wall-clock images/s and the CPU time per image summed over all threads (process time):
@@ -159,8 +159,8 @@ def main(argv=None):
         rates, timings = {}, {label: [] for label in colorizers}
         for i, colorizer in enumerate(colorizers.values()):
             end_to_end(colorizer, tmp / "in", tmp / f"warm_{i}")  # graph tracing, weight packing, page cache
-        for _ in range(args.rounds):
-            for label, colorizer in colorizers.items():
+        for turn in range(args.rounds):  # every other round in reverse order: a load that rises or falls favours none
+            for label, colorizer in list(colorizers.items())[::-1 if turn % 2 else 1]:
                 timings[label].append(Timed(args.repeats, lambda: end_to_end(colorizer, tmp / "in", tmp / f"out{time.perf_counter_ns()}")))
         for label, runs in timings.items():
             timed = min(runs, key=lambda t: t.wall)

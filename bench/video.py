@@ -12,7 +12,7 @@ CPU time per frame, their sum and the largest (what binds), with the encode stag
 a plain decode -> H.264 transcode of the same clip with the same FFmpeg (no colour) as the floor; and the
 flicker metric with and without smoothing. Then the cold start (bench/coldstart.py). `--interpreters 1 2`
 gives a LiteRT row for each count of interpreters running batches at once; `--rounds N` measures every row N
-times, the rows taking turns (so that a machine's changing load falls on each alike), and gives each run.
+times, the rows taking turns in alternating order (so that a machine's changing load favours none), and gives each run.
 
 Rows give wall-clock frames/s and the CPU time per frame summed over all threads (process time): on a
 shared machine the wall figure depends on what else runs, the CPU time much less, and 2 x 1000 / CPU ms
@@ -158,8 +158,8 @@ def main(argv=None):
             outfile = {label: tmp / f"out_{i}.mp4" for i, label in enumerate(colorizers)}
             for colorizer in colorizers.values():
                 measure.video_end_to_end(colorizer, clip, tmp / "warm.mp4", True)  # graph tracing, weight packing, caches
-            for _ in range(args.rounds):
-                for label, colorizer in colorizers.items():
+            for turn in range(args.rounds):  # every other round in reverse order: a load that rises or falls favours none
+                for label, colorizer in list(colorizers.items())[::-1 if turn % 2 else 1]:
                     runs[label].append(measure.video_end_to_end(colorizer, clip, outfile[label], True))
             rows = {label: max(r, key=lambda run: run[0]) for label, r in runs.items()}
             loads = os.getloadavg() if hasattr(os, "getloadavg") else ()
