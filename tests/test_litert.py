@@ -277,3 +277,13 @@ def test_a_video_through_two_interpreters_is_the_one_interpreter_video_frame_for
         assert result.frames == len(frames)
         outputs[count] = sink.frames
     assert len(outputs[2]) == len(frames) and all(np.array_equal(a, b) for a, b in zip(outputs[1], outputs[2]))
+
+
+def test_images_over_the_network_bound_size_keep_one_batch_in_the_network(monkeypatch):
+    """Where the full-resolution work outweighs the network (large photos, 720p video and up), a second
+    interpreter would only compete with it: it is not even built."""
+    monkeypatch.setattr(pipeline, "NETWORK_BOUND_PIXELS", 48 * 64 - 1)
+    colorizer = pipeline.Colorizer(registry.DEFAULT_MODEL, batch_size=2, interpreters=2, backend="litert")
+    images = [np.ascontiguousarray(data.camera()[i * 20: i * 20 + 48, :64]) for i in range(8)]
+    outputs = [out for _, out, error in colorizer.run(images, load=lambda im: im) if error is None]
+    assert len(outputs) == 8 and colorizer._run._built == 1
