@@ -109,8 +109,8 @@ def main(argv=None):
     parser.add_argument("--all-models", action="store_true", help="model-only rates for every model with weights")
     parser.add_argument("--skip-cold-start", action="store_true")
     parser.add_argument("--backends", nargs="+", default=["litert", "tf"], help="tf: also its model-only columns and the naive loop")
-    parser.add_argument("--interpreters", nargs="+", type=int, default=[0],
-                        help="LiteRT end-to-end rows with these many interpreters running batches at once (0: the pipeline's default)")
+    parser.add_argument("--interpreters", nargs="+", type=int, default=[1],
+                        help="LiteRT end-to-end rows with these many interpreters running batches at once")
     parser.add_argument("--rounds", type=int, default=1, help="end-to-end measurements of each row, the rows taking turns")
     args = parser.parse_args(argv)
     with_tf = "tf" in args.backends
@@ -149,9 +149,9 @@ def main(argv=None):
         backends = [b for b in args.backends if b != "litert" or registry.get_card(args.model).has_tflite] or ["tf"]
         colorizers = {}
         for b in backends:
-            for n in (args.interpreters if b == "litert" else [0]):
-                label = b if b != "litert" or len(args.interpreters) == 1 else f"litert, {n or 'default'} interpreter{'s' * (n != 1)}"
-                colorizers[label] = Colorizer(args.model, batch_size=8, backend=b, interpreters=n or None)
+            for n in (args.interpreters if b == "litert" else [1]):
+                label = b if b != "litert" or len(args.interpreters) == 1 else f"litert, {n} interpreter{'s' * (n != 1)}"
+                colorizers[label] = Colorizer(args.model, batch_size=8, backend=b, interpreters=n)
         print(f"\n## End to end: {args.images} gray 1024x768 JPEGs -> colour JPEGs, model {args.model}, "
               f"Colorizer.run (2 worker threads, batch 8)\n")
         print("| backend | images/s | CPU ms/image | 2-core rate |" + (" each round: images/s |" if args.rounds > 1 else ""))

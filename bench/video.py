@@ -132,16 +132,16 @@ def main(argv=None):
     parser.add_argument("--skip-cold-start", action="store_true")
     parser.add_argument("--backends", nargs="+", default=["litert", "tf"], help="end-to-end rows for these (tf: also the naive loop)")
     parser.add_argument("--codecs", nargs="+", default=["h264"], help="encode stage of each (video_formats.CODECS)")
-    parser.add_argument("--interpreters", nargs="+", type=int, default=[0],
-                        help="LiteRT rows with these many interpreters running batches at once (0: the pipeline's default)")
+    parser.add_argument("--interpreters", nargs="+", type=int, default=[1],
+                        help="LiteRT rows with these many interpreters running batches at once")
     parser.add_argument("--rounds", type=int, default=1, help="end-to-end runs of each row, the rows taking turns")
     args = parser.parse_args(argv)
     backends = [b for b in args.backends if b != "litert" or registry.get_card(args.model).has_tflite] or ["tf"]
     colorizers = {}
     for b in backends:
-        for n in (args.interpreters if b == "litert" else [0]):
-            label = b if b != "litert" or len(args.interpreters) == 1 else f"litert, {n or 'default'} interpreter{'s' * (n != 1)}"
-            colorizers[label] = Colorizer(args.model, batch_size=8, backend=b, interpreters=n or None)
+        for n in (args.interpreters if b == "litert" else [1]):
+            label = b if b != "litert" or len(args.interpreters) == 1 else f"litert, {n} interpreter{'s' * (n != 1)}"
+            colorizers[label] = Colorizer(args.model, batch_size=8, backend=b, interpreters=n)
     first_label, first = next(iter(colorizers.items()))
     card = registry.get_card(args.model)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")

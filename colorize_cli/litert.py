@@ -5,8 +5,10 @@ and 1.3 GB; its XNNPACK kernels also run the full-integer (int8) models that `co
 tflite --int8` writes several times faster than TensorFlow runs the float network. The file has a static
 batch of 1 (a dynamic batch makes TRANSPOSE_CONV shapes runtime-computed, which XNNPACK then refuses to
 run), so a batch is run one image at a time through the same interpreter. Several batches can run at once,
-each on an interpreter of its own (`LiteRTModel(path, interpreters=2)`): on two cores, two one-thread
-interpreters on alternating batches use both where one interpreter (of one thread or two) binds the pipeline.
+each on an interpreter of its own (`LiteRTModel(path, interpreters=2)`, `Colorizer(..., interpreters=2)`):
+two one-thread interpreters on alternating batches could use a second core where one interpreter binds the
+pipeline (640x360 video). Not the default: on the 2-core machine, busy with a training run, it did not
+measure faster (docs/litert.md, "Two interpreters").
 """
 
 from __future__ import annotations
@@ -44,14 +46,6 @@ def model_threads() -> int:
     waiting for each other, so on a busy machine a second thread made an int8 U-Net 6x slower, not faster
     (3.2 against 18.6 ms per image, measured on 2 shared cores)."""
     return max(1, _cpus() // 2)
-
-
-def pipeline_interpreters() -> int:
-    """Interpreters a pipeline of many images may run at once: two where there are two CPUs or more. Each
-    runs whole batches on its own thread(s), so the two share no work and never wait for each other (the
-    spinning above); where the network binds (small video, photo folders) the second uses the core the
-    full-resolution work leaves idle. It is built only when a second batch is ready: one photo never pays for it."""
-    return 2 if _cpus() >= 2 else 1
 
 
 @contextlib.contextmanager

@@ -19,19 +19,20 @@ class Colorizer:
     """`Colorizer("lsgan").colorize(rgb)` -> colourised RGB array (same size, dtype and alpha)."""
 
     def __init__(self, model: str = registry.DEFAULT_MODEL, batch_size: int = 8, workers: int = 2,
-                 saturation: float | None = None, backend: str = "auto", interpreters: int | None = None):
+                 saturation: float | None = None, backend: str = "auto", interpreters: int = 1):
         """`backend`: "litert" runs the model's exported .tflite (no TensorFlow), "tf" its .keras through
         TensorFlow, "auto" LiteRT when the model has a current .tflite (see `choose_backend`).
         `interpreters` (LiteRT): how many batches `run` may have in the network at once, each on an
-        interpreter of its own (default `litert.pipeline_interpreters()`: two on two CPUs or more)."""
+        interpreter of its own (of one thread on two cores), for images of at most `NETWORK_BOUND_PIXELS`.
+        One by default: two did not measure faster on a busy 2-core machine (docs/litert.md)."""
         colorspace.build_tables_in_background()  # overlaps OpenCV's one-off set-up with loading the model
         self.generator = None  # the Keras network, on the TensorFlow backend only
         self.backend, tflite = choose_backend(model, backend)
         if self.backend == "litert":
-            from colorize_cli.litert import LiteRTModel, pipeline_interpreters
+            from colorize_cli.litert import LiteRTModel
 
             self.card, path = tflite
-            self._run = LiteRTModel(path, interpreters=interpreters or pipeline_interpreters())
+            self._run = LiteRTModel(path, interpreters=interpreters)
             self.card.input_size = self._run.size
         else:
             self.generator, self.card = registry.load_generator(model)
@@ -192,11 +193,11 @@ class Colorizer:
 
 
 _END = object()
-# Images of at most this many pixels let `run` put a second batch into the network beside the first (on
-# a second interpreter): the network's cost per image is fixed, the full-resolution work (decode, colour,
-# encode) grows with the pixels, and the second interpreter pays only where the network is what binds.
-# On 2 cores (docs/litert.md) 640x360 video (0.23 Mpx: network 6.5 ms, the rest 5 ms) went 12-40 % faster;
-# 1024x768 photo folders (0.79 Mpx), 1280x720 (0.92) and 1920x1080 video did not, or went slower.
+# With several interpreters, images of at most this many pixels let `run` put a second batch into the
+# network beside the first: the network's cost per image is fixed, the full-resolution work (decode,
+# colour, encode) grows with the pixels, so only small images leave the network binding. Per stage on
+# 2 cores: 640x360 video (0.23 Mpx) network 6.5 ms against 5 ms for the rest; 1024x768 photos (0.79 Mpx)
+# 6.7 against 5.8; 1280x720 video (0.92 Mpx) 6.5 against 15-20 (docs/litert.md, "Two interpreters").
 NETWORK_BOUND_PIXELS = 500_000
 BACKENDS = ("auto", "litert", "tf")
 
