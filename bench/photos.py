@@ -1,6 +1,7 @@
 """Photo benchmark: LiteRT against TensorFlow side by side, all figures measured in one run.
 
     .venv/bin/python bench/photos.py [--model NAME] [--images 48] [--repeats 2] [--all-models] [--skip-cold-start]
+                                     [--backends litert tf] [--interpreters 1 2] [--rounds 3]
 
 1. Cold start (bench/coldstart.py): a fresh process colorizing one 512x512 PNG, and `--help`'s first byte.
 2. Model only: images/s of the network alone at batch 1 and 8, TensorFlow (`tf.function`) and LiteRT
@@ -8,6 +9,10 @@
 3. End to end: a folder of 1024x768 gray JPEGs -> colour JPEGs through `Colorizer.run` (decode, L,
    model, ab up-sampling + LAB->BGR, encode; 2 worker threads), with each backend.
 4. Per stage, one image at a time: where the time goes.
+
+`--interpreters 1 2` gives an end-to-end LiteRT row for each count of interpreters running batches at once;
+`--rounds N` measures every end-to-end row N times, the rows taking turns in alternating order, and gives each run.
+`--backends litert` leaves TensorFlow out (its model-only columns, its rows and the naive loop).
 
 Every row gives wall-clock images/s and the CPU time per image summed over all threads (process time):
 on a shared machine the wall figure depends on what else runs, the CPU time much less, and
@@ -103,7 +108,12 @@ def main(argv=None):
     parser.add_argument("--naive-images", type=int, default=12)
     parser.add_argument("--all-models", action="store_true", help="model-only rates for every model with weights")
     parser.add_argument("--skip-cold-start", action="store_true")
+    parser.add_argument("--backends", nargs="+", default=["litert", "tf"], help="tf: also its model-only columns and the naive loop")
+    parser.add_argument("--interpreters", nargs="+", type=int, default=[1],
+                        help="LiteRT end-to-end rows with these many interpreters running batches at once")
+    parser.add_argument("--rounds", type=int, default=1, help="end-to-end measurements of each row, the rows taking turns")
     args = parser.parse_args(argv)
+    with_tf = "tf" in args.backends
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"# colorize photo benchmark: {os.cpu_count()} CPUs, load average {load:.1f} at the start\n")
@@ -115,15 +125,17 @@ def main(argv=None):
     print("| model | LiteRT file | TF batch 1 | TF batch 8 | LiteRT batch 1 | LiteRT batch 8 (one at a time) | TF / LiteRT CPU per image, batch 8 |")
     print("|---|---|---|---|---|---|---|")
     for name in names:
-        tf_run = Colorizer(name, backend="tf")
-        tf1, tf8 = model_only(tf_run, 1, 24, args.repeats), model_only(tf_run, 8, 4, args.repeats)
+        cells, tf8 = ["–", "–"], None
+        if with_tf:
+            tf_run = Colorizer(name, backend="tf")
+            tf1, tf8 = model_only(tf_run, 1, 24, args.repeats), model_only(tf_run, 8, 4, args.repeats)
+            cells = [f"{24 / tf1.wall:.1f} ({1000 * tf1.cpu / 24:.1f})", f"{32 / tf8.wall:.1f} ({1000 * tf8.cpu / 32:.1f})"]
         card = registry.get_card(name)
-        cells = [f"{24 / tf1.wall:.1f} ({1000 * tf1.cpu / 24:.1f})", f"{32 / tf8.wall:.1f} ({1000 * tf8.cpu / 32:.1f})"]
         if card.has_tflite:
             lite = Colorizer(name, backend="litert")
             lt1, lt8 = model_only(lite, 1, 24, args.repeats), model_only(lite, 8, 4, args.repeats)
             cells += [f"{24 / lt1.wall:.1f} ({1000 * lt1.cpu / 24:.1f})", f"{32 / lt8.wall:.1f} ({1000 * lt8.cpu / 32:.1f})",
-                      f"{tf8.cpu / lt8.cpu:.2f}x"]
+                      f"{tf8.cpu / lt8.cpu:.2f}x" if tf8 else "–"]
             kind = f"{card.tflite['precision']}, {card.tflite['bytes'] / 2**20:.1f} MB"
         else:
             cells, kind = cells + ["–", "–", "–"], "none"
@@ -134,28 +146,43 @@ def main(argv=None):
         tmp = Path(tmp)
         (tmp / "in").mkdir()
         paths = make_photos(tmp / "in", args.images)
-        backends = ["litert", "tf"] if registry.get_card(args.model).has_tflite else ["tf"]
-        colorizers = {b: Colorizer(args.model, batch_size=8, backend=b) for b in backends}
+        backends = [b for b in args.backends if b != "litert" or registry.get_card(args.model).has_tflite] or ["tf"]
+        colorizers = {}
+        for b in backends:
+            for n in (args.interpreters if b == "litert" else [1]):
+                label = b if b != "litert" or len(args.interpreters) == 1 else f"litert, {n} interpreter{'s' * (n != 1)}"
+                colorizers[label] = Colorizer(args.model, batch_size=8, backend=b, interpreters=n)
         print(f"\n## End to end: {args.images} gray 1024x768 JPEGs -> colour JPEGs, model {args.model}, "
               f"Colorizer.run (2 worker threads, batch 8)\n")
-        print("| backend | images/s | CPU ms/image | 2-core rate |")
-        print("|---|---|---|---|")
-        rates = {}
-        for backend, colorizer in colorizers.items():
-            end_to_end(colorizer, tmp / "in", tmp / f"warm_{backend}")  # graph tracing, weight packing, page cache
-            timed = Timed(args.repeats, lambda: end_to_end(colorizer, tmp / "in", tmp / f"out{time.perf_counter_ns()}"))
-            rates[backend] = args.images / timed.wall
-            print(f"| {backend} | {timed.cells(args.images)} |")
-            sys.stdout.flush()
-        if len(rates) == 2:
+        print("| backend | images/s | CPU ms/image | 2-core rate |" + (" each round: images/s |" if args.rounds > 1 else ""))
+        print("|---|---|---|---|" + ("---|" if args.rounds > 1 else ""))
+        rates, timings = {}, {label: [] for label in colorizers}
+        for i, colorizer in enumerate(colorizers.values()):
+            end_to_end(colorizer, tmp / "in", tmp / f"warm_{i}")  # graph tracing, weight packing, page cache
+        for turn in range(args.rounds):  # every other round in reverse order: a load that rises or falls favours none
+            for label, colorizer in list(colorizers.items())[::-1 if turn % 2 else 1]:
+                timings[label].append(Timed(args.repeats, lambda: end_to_end(colorizer, tmp / "in", tmp / f"out{time.perf_counter_ns()}")))
+        for label, runs in timings.items():
+            timed = min(runs, key=lambda t: t.wall)
+            rates[label] = args.images / timed.wall
+            every = " " + " ".join(f"{args.images / t.wall:.1f}" for t in runs) + " |" if args.rounds > 1 else ""
+            print(f"| {label} | {timed.cells(args.images)} |{every}")
+        if hasattr(os, "getloadavg"):
+            print("\nload average after these runs: " + " ".join(f"{v:.2f}" for v in os.getloadavg()) + " (1, 5, 15 min)")
+        sys.stdout.flush()
+        if {"litert", "tf"} <= rates.keys():
             print(f"\nLiteRT / TensorFlow, end to end: {rates['litert'] / rates['tf']:.2f}x images/s")
-        tf_colorizer = colorizers["tf"]
-        slow = Timed(1, lambda: naive(tf_colorizer.generator, tf_colorizer.size, paths[: args.naive_images], tmp / "naive"))
-        print(f"\nnaive loop ({args.naive_images} images): {slow.cells(args.naive_images)}; "
-              + ", ".join(f"{b} end to end is {rates[b] / (args.naive_images / slow.wall):.1f}x faster" for b in rates))
+        if "tf" in colorizers:
+            tf_colorizer = colorizers["tf"]
+            slow = Timed(1, lambda: naive(tf_colorizer.generator, tf_colorizer.size, paths[: args.naive_images], tmp / "naive"))
+            print(f"\nnaive loop ({args.naive_images} images): {slow.cells(args.naive_images)}; "
+                  + ", ".join(f"{b} end to end is {rates[b] / (args.naive_images / slow.wall):.1f}x faster" for b in rates))
 
         print("\n## Per stage, one image at a time (CPU ms per image)\n")
-        per_stage = {b: measure.photo_stages(c, paths[:16], tmp / f"stage_{b}") for b, c in colorizers.items()}
+        one_each: dict = {}  # the first row of each backend: the interpreter count does not change a stage alone
+        for label, c in colorizers.items():
+            one_each.setdefault(c.backend, (label, c))
+        per_stage = {label: measure.photo_stages(c, paths[:16], tmp / f"stage_{i}") for i, (label, c) in enumerate(one_each.values())}
         print("| stage | " + " | ".join(per_stage) + " |")
         print("|---|" + "---|" * len(per_stage))
         rows = dict.fromkeys(k for table in per_stage.values() for k in table)

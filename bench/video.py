@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/video.py [--frames 300] [--model NAME] [--sizes 640x360 1280x720 1920x1080]
                                     [--backends litert tf] [--codecs h264 hevc ...] [--skip-cold-start]
+                                    [--interpreters 1 2] [--rounds 3]
 
 For 640x360 and 1280x720 clips (made from ../shared/data/video/havc_bw_clip when present, else from
 scikit-image's camera photo) it prints: end-to-end frames/s of `colorize CLIP` (decode -> model ->
@@ -9,7 +10,9 @@ encode, H.264 out, smoothing on) with the model on LiteRT and on TensorFlow and 
 per-frame loop (cv2 read -> scikit-image rgb2lab -> model.predict -> lab2rgb -> cv2 write); each stage's
 CPU time per frame, their sum and the largest (what binds), with the encode stage of each `--codecs`;
 a plain decode -> H.264 transcode of the same clip with the same FFmpeg (no colour) as the floor; and the
-flicker metric with and without smoothing. Then the cold start (bench/coldstart.py).
+flicker metric with and without smoothing. Then the cold start (bench/coldstart.py). `--interpreters 1 2`
+gives a LiteRT row for each count of interpreters running batches at once; `--rounds N` measures every row N
+times, the rows taking turns in alternating order (so that a machine's changing load favours none), and gives each run.
 
 Rows give wall-clock frames/s and the CPU time per frame summed over all threads (process time): on a
 shared machine the wall figure depends on what else runs, the CPU time much less, and 2 x 1000 / CPU ms
@@ -129,10 +132,17 @@ def main(argv=None):
     parser.add_argument("--skip-cold-start", action="store_true")
     parser.add_argument("--backends", nargs="+", default=["litert", "tf"], help="end-to-end rows for these (tf: also the naive loop)")
     parser.add_argument("--codecs", nargs="+", default=["h264"], help="encode stage of each (video_formats.CODECS)")
+    parser.add_argument("--interpreters", nargs="+", type=int, default=[1],
+                        help="LiteRT rows with these many interpreters running batches at once")
+    parser.add_argument("--rounds", type=int, default=1, help="end-to-end runs of each row, the rows taking turns")
     args = parser.parse_args(argv)
     backends = [b for b in args.backends if b != "litert" or registry.get_card(args.model).has_tflite] or ["tf"]
-    colorizers = {b: Colorizer(args.model, batch_size=8, backend=b) for b in backends}
-    first = next(iter(colorizers.values()))
+    colorizers = {}
+    for b in backends:
+        for n in (args.interpreters if b == "litert" else [1]):
+            label = b if b != "litert" or len(args.interpreters) == 1 else f"litert, {n} interpreter{'s' * (n != 1)}"
+            colorizers[label] = Colorizer(args.model, batch_size=8, backend=b, interpreters=n)
+    first_label, first = next(iter(colorizers.items()))
     card = registry.get_card(args.model)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"# video benchmark: model {first.name} ({first.card.arch} w{first.card.width} @{first.size}"
@@ -144,43 +154,51 @@ def main(argv=None):
             width, height = (int(v) for v in size.split("x"))
             clip = tmp / f"clip_{width}.mp4"
             origin = measure.make_clip(clip, (width, height), args.frames, SHARED_CLIP)
-            rows = {}
-            for backend, colorizer in colorizers.items():
+            runs: dict = {label: [] for label in colorizers}
+            outfile = {label: tmp / f"out_{i}.mp4" for i, label in enumerate(colorizers)}
+            for colorizer in colorizers.values():
                 measure.video_end_to_end(colorizer, clip, tmp / "warm.mp4", True)  # graph tracing, weight packing, caches
-                rows[backend] = measure.video_end_to_end(colorizer, clip, tmp / f"out_{backend}.mp4", True)
+            for turn in range(args.rounds):  # every other round in reverse order: a load that rises or falls favours none
+                for label, colorizer in list(colorizers.items())[::-1 if turn % 2 else 1]:
+                    runs[label].append(measure.video_end_to_end(colorizer, clip, outfile[label], True))
+            rows = {label: max(r, key=lambda run: run[0]) for label, r in runs.items()}
+            loads = os.getloadavg() if hasattr(os, "getloadavg") else ()
             unsmoothed = measure.video_end_to_end(first, clip, tmp / "raw.mp4", False)
             plain = transcode(clip, tmp / "plain.mp4")
             slow = naive(colorizers["tf"], clip, tmp / "naive.mp4", args.naive_frames) if "tf" in colorizers else None
             frames = next(iter(rows.values()))[2]
             print(f"## {width}x{height}, {frames} frames ({origin})\n")
-            print("| pipeline | frames/s | CPU ms/frame | 2-core rate |")
-            print("|---|---|---|---|")
-            for backend, (fps, cpu, _) in rows.items():
-                print(f"| colorize on {backend}, smoothing on | {fps:.1f} | {cpu:.1f} | {2000 / cpu:.0f} |")
-            print(f"| colorize on {first.backend}, smoothing off | {unsmoothed[0]:.1f} | {unsmoothed[1]:.1f} | {2000 / unsmoothed[1]:.0f} |")
+            print("| pipeline | frames/s | CPU ms/frame | 2-core rate |" + (" each run: frames/s |" if args.rounds > 1 else ""))
+            print("|---|---|---|---|" + ("---|" if args.rounds > 1 else ""))
+            for label, (fps, cpu, _) in rows.items():
+                every = " " + " ".join(f"{r[0]:.1f}" for r in runs[label]) + " |" if args.rounds > 1 else ""
+                print(f"| colorize on {label}, smoothing on | {fps:.1f} | {cpu:.1f} | {2000 / cpu:.0f} |{every}")
+            print(f"| colorize on {first_label}, smoothing off | {unsmoothed[0]:.1f} | {unsmoothed[1]:.1f} | {2000 / unsmoothed[1]:.0f} |")
             if slow:
                 print(f"| naive per-frame loop ({args.naive_frames} frames, TF) | {slow[0]:.1f} | {slow[1]:.1f} | {2000 / slow[1]:.0f} |")
             print(f"| plain transcode, no colour (PyAV decode -> libx264 veryfast CRF 18) | {plain[0]:.1f} | {plain[1]:.1f} | "
                   f"{2000 / plain[1]:.0f} |")
-            if len(rows) == 2:
+            if loads:
+                print(f"\nload average after these runs: {loads[0]:.2f} {loads[1]:.2f} {loads[2]:.2f} (1, 5, 15 min)")
+            if {'litert', 'tf'} <= rows.keys():
                 print(f"\nLiteRT / TensorFlow: {rows['litert'][0] / rows['tf'][0]:.2f}x frames/s, "
                       f"{rows['tf'][1] / rows['litert'][1]:.2f}x less CPU per frame")
             if slow:
-                print(f"speed-up of {first.backend} over the naive loop: {rows[first.backend][0] / slow[0]:.1f}x")
-            print(f"colorize / plain transcode: {rows[first.backend][1] / plain[1]:.2f}x the CPU per frame\n")
+                print(f"speed-up of {first_label} over the naive loop: {rows[first_label][0] / slow[0]:.1f}x")
+            print(f"colorize / plain transcode: {rows[first_label][1] / plain[1]:.2f}x the CPU per frame\n")
             print("| stage alone | CPU ms/frame | 2-core rate |")
             print("|---|---|---|")
-            measured = stages(colorizers, clip, args.codecs, decoded(tmp / f"out_{first.backend}.mp4"))
+            measured = stages(colorizers, clip, args.codecs, decoded(outfile[first_label]))
             for name, value in measured.items():
                 print(f"| {name} | {value:.2f} | {2000 / value:.0f} |")
-            pipeline = {k: v for k, v in measured.items() if not k.startswith("model") or first.backend in k}
+            pipeline = {k: v for k, v in measured.items() if not k.startswith("model") or f"({first_label})" in k}
             encodes = [k for k in pipeline if k.startswith("encode")]
             pipeline = {k: v for k, v in pipeline.items() if k not in encodes[1:]}  # the first codec's encoder
             total = sum(pipeline.values())
             binds = max(pipeline, key=pipeline.get)
-            print(f"\nsum of one frame's stages ({first.backend}, {args.codecs[0]}): {total:.1f} ms CPU = {2000 / total:.0f} fps on two "
+            print(f"\nsum of one frame's stages ({first_label}, {args.codecs[0]}): {total:.1f} ms CPU = {2000 / total:.0f} fps on two "
                   f"free cores at best; the largest: {binds} ({pipeline[binds]:.1f} ms, {100 * pipeline[binds] / total:.0f} %)")
-            print(f"\nflicker (mean |Δab| where L is steady): smoothing on {video.flicker(decoded(tmp / f'out_{first.backend}.mp4')):.3f}, "
+            print(f"\nflicker (mean |Δab| where L is steady): smoothing on {video.flicker(decoded(outfile[first_label])):.3f}, "
                   f"off {video.flicker(decoded(tmp / 'raw.mp4')):.3f}\n")
             sys.stdout.flush()
     if not args.skip_cold_start:

@@ -4,7 +4,11 @@
 and 1.3 GB; its XNNPACK kernels also run the full-integer (int8) models that `colorize export --format
 tflite --int8` writes several times faster than TensorFlow runs the float network. The file has a static
 batch of 1 (a dynamic batch makes TRANSPOSE_CONV shapes runtime-computed, which XNNPACK then refuses to
-run), so a batch is run one image at a time through the same interpreter.
+run), so a batch is run one image at a time through the same interpreter. Several batches can run at once,
+each on an interpreter of its own (`LiteRTModel(path, interpreters=2)`, `Colorizer(..., interpreters=2)`):
+two one-thread interpreters on alternating batches could use a second core where one interpreter binds the
+pipeline (640x360 video). Not the default: on the 2-core machine, busy with a training run, it did not
+measure faster (docs/litert.md, "Two interpreters").
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
+import queue
 import sys
 import threading
 from pathlib import Path
@@ -28,16 +33,19 @@ def available() -> bool:
     return importlib.util.find_spec("ai_edge_litert") is not None
 
 
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
 def model_threads() -> int:
     """Interpreter threads: half the CPUs (one on a 2-core machine). The pipeline's worker threads keep the
     other half busy with the full-resolution colour work and the codecs; and XNNPACK's workers spin while
     waiting for each other, so on a busy machine a second thread made an int8 U-Net 6x slower, not faster
     (3.2 against 18.6 ms per image, measured on 2 shared cores)."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cpus = os.cpu_count() or 1
-    return max(1, cpus // 2)
+    return max(1, _cpus() // 2)
 
 
 @contextlib.contextmanager
@@ -65,24 +73,19 @@ class LiteRTModel:
     """`LiteRTModel(path)(l_batch)`: (N, S, S, 1) normalised L -> (N, S, S, 2) normalised ab, float32.
 
     Float or quantized inputs and outputs are both accepted (quantized ones are converted with the
-    file's scale and zero point)."""
+    file's scale and zero point). `interpreters`: how many calls may run at once, from different threads,
+    each on an interpreter of its own (built when first needed) of `threads` threads (default: the
+    machine's `model_threads()` shared among them). Every interpreter computes the same numbers."""
 
-    def __init__(self, path: Path, threads: int | None = None):
+    def __init__(self, path: Path, threads: int | None = None, interpreters: int = 1):
         self.path = Path(path)
         if not available():
             raise ColorizeError(f"{self.path}: running .tflite models needs the LiteRT runtime: {INSTALL_HINT}")
-        from ai_edge_litert.interpreter import Interpreter
-
         if not self.path.is_file():
             raise ColorizeError(f"{self.path}: model file not found; re-export it with `colorize export MODEL --format tflite`")
-        with native_stderr_silenced():
-            try:
-                self.interpreter = Interpreter(model_path=str(self.path), num_threads=threads or model_threads())
-                self.interpreter.allocate_tensors()
-            except (ValueError, RuntimeError) as exc:
-                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                raise ColorizeError(f"{self.path}: not a usable TFLite model ({first}); re-export it with "
-                                    f"`colorize export MODEL --format tflite`") from None
+        self.parallel = max(1, interpreters)
+        self.threads = threads or max(1, model_threads() // self.parallel)
+        self.interpreter = self._new_interpreter()
         inputs, outputs = self.interpreter.get_input_details(), self.interpreter.get_output_details()
         if len(inputs) != 1 or len(outputs) != 1:
             raise ColorizeError(f"{self.path}: not a colorization model: expected one input and one output, "
@@ -94,7 +97,34 @@ class LiteRTModel:
                                 f"(1, S, S, 2), got {shape} -> {out_shape}")
         self.size = int(shape[1])
         self.precision = "int8" if any(d["dtype"] in (np.int8, np.uint8) for d in self.interpreter.get_tensor_details()) else "float32"
-        self._lock = threading.Lock()  # an interpreter is not re-entrant; the pipeline calls it from one thread
+        # an interpreter is not re-entrant: each call takes one from the free ones (or builds one, up to
+        # `parallel`) and gives it back
+        self._free: queue.SimpleQueue = queue.SimpleQueue()
+        self._free.put(self.interpreter)
+        self._built, self._building = 1, threading.Lock()
+
+    def _new_interpreter(self):
+        from ai_edge_litert.interpreter import Interpreter
+
+        with native_stderr_silenced():
+            try:
+                interpreter = Interpreter(model_path=str(self.path), num_threads=self.threads)
+                interpreter.allocate_tensors()
+            except (ValueError, RuntimeError) as exc:
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise ColorizeError(f"{self.path}: not a usable TFLite model ({first}); re-export it with "
+                                    f"`colorize export MODEL --format tflite`") from None
+        return interpreter
+
+    def _take(self):
+        try:
+            return self._free.get_nowait()
+        except queue.Empty:
+            pass
+        with self._building:
+            build = self._built < self.parallel
+            self._built += build
+        return self._new_interpreter() if build else self._free.get()
 
     def _to_input(self, l_one: np.ndarray) -> np.ndarray:
         dtype = self.input["dtype"]
@@ -113,9 +143,12 @@ class LiteRTModel:
     def __call__(self, l_batch: np.ndarray) -> np.ndarray:
         l_batch = np.asarray(l_batch, dtype=np.float32)
         out = np.empty((*l_batch.shape[:3], 2), np.float32)
-        with self._lock:
+        interpreter = self._take()
+        try:
             for i in range(len(l_batch)):
-                self.interpreter.set_tensor(self.input["index"], self._to_input(l_batch[i:i + 1]))
-                self.interpreter.invoke()
-                out[i] = self._from_output(self.interpreter.get_tensor(self.output["index"])[0])
+                interpreter.set_tensor(self.input["index"], self._to_input(l_batch[i:i + 1]))
+                interpreter.invoke()
+                out[i] = self._from_output(interpreter.get_tensor(self.output["index"])[0])
+        finally:
+            self._free.put(interpreter)
         return out

@@ -19,9 +19,12 @@ class Colorizer:
     """`Colorizer("lsgan").colorize(rgb)` -> colourised RGB array (same size, dtype and alpha)."""
 
     def __init__(self, model: str = registry.DEFAULT_MODEL, batch_size: int = 8, workers: int = 2,
-                 saturation: float | None = None, backend: str = "auto"):
+                 saturation: float | None = None, backend: str = "auto", interpreters: int = 1):
         """`backend`: "litert" runs the model's exported .tflite (no TensorFlow), "tf" its .keras through
-        TensorFlow, "auto" LiteRT when the model has a current .tflite (see `choose_backend`)."""
+        TensorFlow, "auto" LiteRT when the model has a current .tflite (see `choose_backend`).
+        `interpreters` (LiteRT): how many batches `run` may have in the network at once, each on an
+        interpreter of its own (of one thread on two cores), for images of at most `NETWORK_BOUND_PIXELS`.
+        One by default: two did not measure faster on a busy 2-core machine (docs/litert.md)."""
         colorspace.build_tables_in_background()  # overlaps OpenCV's one-off set-up with loading the model
         self.generator = None  # the Keras network, on the TensorFlow backend only
         self.backend, tflite = choose_backend(model, backend)
@@ -29,7 +32,7 @@ class Colorizer:
             from colorize_cli.litert import LiteRTModel
 
             self.card, path = tflite
-            self._run = LiteRTModel(path)
+            self._run = LiteRTModel(path, interpreters=interpreters)
             self.card.input_size = self._run.size
         else:
             self.generator, self.card = registry.load_generator(model)
@@ -116,9 +119,14 @@ class Colorizer:
         the others. `ab_hook(net_input, ab) -> ab` sees every prediction in order (temporal smoothing);
         `hints_of(job, image) -> hints.Hints | None`, called in order after it, gives a job's hints."""
         jobs = iter(jobs)
-        lookahead = 2 * self.batch_size
-        with ThreadPoolExecutor(self.workers) as pool:
+        # batches in the network at once: up to one per interpreter (TensorFlow runs one call at a time
+        # here), and more than one only while the images are small enough for the network to bind
+        parallel = max(1, getattr(self._run, "parallel", 1))
+        at_once = 1
+        lookahead = 2 * self.batch_size  # images loaded ahead: one batch more than the network holds
+        with ThreadPoolExecutor(self.workers) as pool, ThreadPoolExecutor(parallel) as network:
             loading: deque = deque()
+            predicting: deque = deque()  # (batch, future of its ab), oldest first
             finishing: deque = deque()
 
             def load_and_prepare(job):
@@ -139,27 +147,44 @@ class Colorizer:
                         return
                     loading.append((job, pool.submit(load_and_prepare, job)))
 
-            refill()
-            while loading or finishing:
-                batch = []
-                while loading and len(batch) < self.batch_size:
-                    job, future = loading.popleft()
+            def hand_on(batch, ab):  # in input order: the smoothing and the hints follow the stream
+                predicted = iter(ab)
+                for job, loaded in batch:
+                    if isinstance(loaded, Future):  # its loading failed: reported in its place
+                        finishing.append((job, loaded))
+                        continue
+                    image, lightness, net_input = loaded
+                    ab_one = next(predicted)
+                    if ab_hook is not None:
+                        ab_one = ab_hook(net_input, ab_one)
                     try:
-                        batch.append((job, *future.result()))
-                    except Exception as exc:  # reported per job by the caller
+                        hints = hints_of(job, image) if hints_of is not None else None
+                    except Exception as exc:  # e.g. hints that do not fit this image: that job fails
                         finishing.append((job, _failed(exc)))
-                refill()
-                if batch:
-                    ab = self.predict_ab(np.stack([item[3] for item in batch]))
-                    for (job, image, lightness, net_input), ab_one in zip(batch, ab):
-                        if ab_hook is not None:
-                            ab_one = ab_hook(net_input, ab_one)
+                        continue
+                    finishing.append((job, pool.submit(finish, job, image, lightness, ab_one, hints)))
+
+            refill()
+            while loading or predicting or finishing:
+                if loading and len(predicting) < at_once:
+                    batch, inputs = [], []  # batch: (job, its loaded image or the failure), in input order
+                    while loading and len(inputs) < self.batch_size:
+                        job, future = loading.popleft()
                         try:
-                            hints = hints_of(job, image) if hints_of is not None else None
-                        except Exception as exc:  # e.g. hints that do not fit this image: that job fails
-                            finishing.append((job, _failed(exc)))
-                            continue
-                        finishing.append((job, pool.submit(finish, job, image, lightness, ab_one, hints)))
+                            batch.append((job, future.result()))
+                            inputs.append(batch[-1][1][2])
+                        except Exception as exc:  # reported per job by the caller
+                            batch.append((job, _failed(exc)))
+                    refill()
+                    small = all(loaded[0].shape[0] * loaded[0].shape[1] <= NETWORK_BOUND_PIXELS
+                                for _, loaded in batch if not isinstance(loaded, Future))
+                    at_once = parallel if small else 1
+                    lookahead = (at_once + 1) * self.batch_size
+                    predicting.append((batch, network.submit(self.predict_ab, np.stack(inputs)) if inputs else _done([])))
+                # wait for the oldest batch only when as many run as may, or the input is done
+                while predicting and (predicting[0][1].done() or len(predicting) >= at_once or not loading):
+                    batch, future = predicting.popleft()
+                    hand_on(batch, future.result())
                 # hand back finished work in order; wait only when too much is in flight or input is done
                 while finishing and (finishing[0][1].done() or len(finishing) > lookahead or not loading):
                     job, future = finishing.popleft()
@@ -168,6 +193,12 @@ class Colorizer:
 
 
 _END = object()
+# With several interpreters, images of at most this many pixels let `run` put a second batch into the
+# network beside the first: the network's cost per image is fixed, the full-resolution work (decode,
+# colour, encode) grows with the pixels, so only small images leave the network binding. Per stage on
+# 2 cores: 640x360 video (0.23 Mpx) network 6.5 ms against 5 ms for the rest; 1024x768 photos (0.79 Mpx)
+# 6.7 against 5.8; 1280x720 video (0.92 Mpx) 6.5 against 15-20 (docs/litert.md, "Two interpreters").
+NETWORK_BOUND_PIXELS = 500_000
 BACKENDS = ("auto", "litert", "tf")
 
 
@@ -220,6 +251,12 @@ def compiled(generator, size: int):
 
     spec = tf.TensorSpec([None, size, size, 1], tf.float32)
     return tf.function(lambda x: generator(x, training=False), input_signature=[spec])
+
+
+def _done(result) -> Future:
+    future: Future = Future()
+    future.set_result(result)
+    return future
 
 
 def _failed(exc: BaseException) -> Future:

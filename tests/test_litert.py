@@ -227,3 +227,63 @@ def test_scratch_reuse_gives_the_plain_merge_for_any_sequence_of_sizes():
         else:
             plain = colorspace.finish_like(colorspace.merge_ab(lightness, ab), image)
         np.testing.assert_array_equal(colorspace.render(image, lightness, ab), plain)
+
+
+def test_two_interpreters_on_alternating_batches_give_the_single_interpreters_output_in_order():
+    """A photo folder or a small video runs two interpreters at once (one per core): the results must be the
+    one-interpreter results, image for image and in input order, a failing image reported in its place."""
+    camera = data.camera()
+    images = [np.ascontiguousarray(camera[i * 20: i * 20 + 48, i * 24: i * 24 + 64]) for i in range(11)]
+
+    def load(i):
+        if i == 5:
+            raise ValueError("unreadable")
+        return images[i]
+
+    results = {}
+    for count in (1, 2):
+        colorizer = pipeline.Colorizer(registry.DEFAULT_MODEL, batch_size=2, interpreters=count, backend="litert")
+        results[count] = list(colorizer.run(range(len(images)), load=load))
+        assert colorizer._run._built == count  # the second interpreter ran batches beside the first
+    for count, run in results.items():
+        assert [job for job, _, _ in run] == list(range(len(images))), count
+        assert [type(error).__name__ for _, _, error in run if error] == ["ValueError"] and run[5][2] is not None
+    for (_, one, _), (_, two, _) in zip(results[1], results[2]):
+        assert (one is None and two is None) or np.array_equal(one, two)
+
+
+def test_a_video_through_two_interpreters_is_the_one_interpreter_video_frame_for_frame():
+    """Smoothing carries colour from frame to frame, so the predictions must reach it in order whichever
+    interpreter made them."""
+    import io
+
+    from colorize_cli import video
+
+    camera = data.camera()
+    frames = np.stack([camera[i * 8: i * 8 + 36, i * 10: i * 10 + 64] for i in range(13)])
+
+    class Collect:
+        def __init__(self):
+            self.frames = []
+
+        def write(self, frame, pts):
+            self.frames.append(frame)
+
+    outputs = {}
+    for count in (1, 2):
+        colorizer = pipeline.Colorizer(registry.DEFAULT_MODEL, batch_size=2, interpreters=count, backend="litert")
+        sink = Collect()
+        result = video.colorize_video(colorizer, video.RawSource(io.BytesIO(frames.tobytes()), 64, 36, 25), sink, smooth=True)
+        assert result.frames == len(frames)
+        outputs[count] = sink.frames
+    assert len(outputs[2]) == len(frames) and all(np.array_equal(a, b) for a, b in zip(outputs[1], outputs[2]))
+
+
+def test_images_over_the_network_bound_size_keep_one_batch_in_the_network(monkeypatch):
+    """Where the full-resolution work outweighs the network (large photos, 720p video and up), a second
+    interpreter would only compete with it: it is not even built."""
+    monkeypatch.setattr(pipeline, "NETWORK_BOUND_PIXELS", 48 * 64 - 1)
+    colorizer = pipeline.Colorizer(registry.DEFAULT_MODEL, batch_size=2, interpreters=2, backend="litert")
+    images = [np.ascontiguousarray(data.camera()[i * 20: i * 20 + 48, :64]) for i in range(8)]
+    outputs = [out for _, out, error in colorizer.run(images, load=lambda im: im) if error is None]
+    assert len(outputs) == 8 and colorizer._run._built == 1
