@@ -54,7 +54,9 @@ def transcode(clip: Path, out: Path) -> tuple[float, float]:
         stream = sink.add_stream("libx264", rate=decoder.average_rate, options={"crf": "18", "preset": "veryfast"})
         stream.width, stream.height, stream.pix_fmt = decoder.width, decoder.height, "yuv420p"
         for frame in source.decode(decoder):
-            frame.pts = None
+            # frames renumbered at the output rate: with pts None the muxer got packets without timestamps
+            # past ~256 frames (EINVAL from mux)
+            frame.pts, frame.time_base = n, 1 / decoder.average_rate
             for packet in stream.encode(frame):
                 sink.mux(packet)
             n += 1
