@@ -109,7 +109,7 @@ def main(argv=None):
     parser.add_argument("--all-models", action="store_true", help="model-only rates for every model with weights")
     parser.add_argument("--skip-cold-start", action="store_true")
     parser.add_argument("--backends", nargs="+", default=["litert", "tf"], help="tf: also its model-only columns and the naive loop")
-    parser.add_argument("--interpreters", nargs="+", type=int, default=[1],
+    parser.add_argument("--interpreters", nargs="+", type=int, default=[2],
                         help="LiteRT end-to-end rows with these many interpreters running batches at once")
     parser.add_argument("--rounds", type=int, default=1, help="end-to-end measurements of each row, the rows taking turns")
     args = parser.parse_args(argv)

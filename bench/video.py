@@ -134,7 +134,7 @@ def main(argv=None):
     parser.add_argument("--skip-cold-start", action="store_true")
     parser.add_argument("--backends", nargs="+", default=["litert", "tf"], help="end-to-end rows for these (tf: also the naive loop)")
     parser.add_argument("--codecs", nargs="+", default=["h264"], help="encode stage of each (video_formats.CODECS)")
-    parser.add_argument("--interpreters", nargs="+", type=int, default=[1],
+    parser.add_argument("--interpreters", nargs="+", type=int, default=[2],
                         help="LiteRT rows with these many interpreters running batches at once")
     parser.add_argument("--rounds", type=int, default=1, help="end-to-end runs of each row, the rows taking turns")
     args = parser.parse_args(argv)

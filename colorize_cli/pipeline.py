@@ -19,12 +19,13 @@ class Colorizer:
     """`Colorizer("lsgan").colorize(rgb)` -> colourised RGB array (same size, dtype and alpha)."""
 
     def __init__(self, model: str = registry.DEFAULT_MODEL, batch_size: int = 8, workers: int = 2,
-                 saturation: float | None = None, backend: str = "auto", interpreters: int = 1):
+                 saturation: float | None = None, backend: str = "auto", interpreters: int = 2):
         """`backend`: "litert" runs the model's exported .tflite (no TensorFlow), "tf" its .keras through
         TensorFlow, "auto" LiteRT when the model has a current .tflite (see `choose_backend`).
         `interpreters` (LiteRT): how many batches `run` may have in the network at once, each on an
         interpreter of its own (of one thread on two cores), for images of at most `NETWORK_BOUND_PIXELS`.
-        One by default: two did not measure faster on a busy 2-core machine (docs/litert.md)."""
+        Two by default: on a quiet 2-core machine 640x360 video went from 131 to 172 frames/s, larger images
+        (which never put a second batch in) the same within noise (docs/litert.md, "Two interpreters")."""
         colorspace.build_tables_in_background()  # overlaps OpenCV's one-off set-up with loading the model
         self.generator = None  # the Keras network, on the TensorFlow backend only
         self.backend, tflite = choose_backend(model, backend)
