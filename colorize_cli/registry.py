@@ -256,8 +256,8 @@ def check_export(name: str, models_dir: Path, run_dir=None, overwrite: bool = Fa
 
 def get_card(name: str) -> ModelCard:
     cards = list_models()
-    if name not in cards:
-        raise UnknownModelError(name, sorted(cards))
+    if name not in cards:  # named: the models there are to run (recipes have no weights until trained)
+        raise UnknownModelError(name, sorted(n for n, card in cards.items() if card.has_weights or card.has_tflite))
     return cards[name]
 
 
@@ -305,6 +305,9 @@ def resolve(model: str) -> tuple[ModelCard, Path]:
         raise ColorizeError(f"model {model!r} is installed as {card.tflite_path.name} (LiteRT) only: its Keras weights "
                             f"{card.weights or model + '.keras'} (for --backend tf, train --init, export) are in the source "
                             f"repository's models/; install from a clone with `pip install -e '.[train]'` or pass that .keras path")
+    if not card.has_weights and model in BUILTIN:
+        raise UsageError(f"{model!r} is a training recipe, not a model: train one with `colorize train DATA --recipe "
+                         f"{model}`, or pick a model from `colorize models`")
     if not card.has_weights:
         raise ColorizeError(f"model {model!r} has no trained weights here; train it with "
                             f"`colorize train DATA --recipe {model}` or pick one marked in `colorize models`")

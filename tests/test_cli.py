@@ -96,12 +96,14 @@ def test_unknown_model_lists_close_matches(photo):
     result = invoke(photo, "-m", "lsgn")
     assert result.exit_code == 2
     assert "unknown model 'lsgn': did you mean 'lsgan'" in result.output
+    assert "semantic-lsgan" not in result.output and "pix2pix" not in result.output  # recipes are not models to run
 
 
 @pytest.mark.parametrize("args, expected", [
     (["-m", "lsgam"], "unknown model 'lsgam': did you mean 'lsgan'"),
     (["-m", "missing.keras"], "missing.keras: model file not found; check the path, or give a model name"),
     (["-m", "missing.tflite"], "missing.tflite: model file not found"),
+    (["-m", "semantic-lsgan"], "'semantic-lsgan' is a training recipe, not a model: train one with"),
     (["--backend", "foo"], "'foo' is not one of 'auto', 'litert', 'tf'"),
     (["--engine", "foo"], "'foo' is not one of 'local', 'ray'"),
     (["--camera", "0"], "--camera 0 and "),
