@@ -146,12 +146,7 @@ def main(argv=None):
         tmp = Path(tmp)
         (tmp / "in").mkdir()
         paths = make_photos(tmp / "in", args.images)
-        backends = [b for b in args.backends if b != "litert" or registry.get_card(args.model).has_tflite] or ["tf"]
-        colorizers = {}
-        for b in backends:
-            for n in (args.interpreters if b == "litert" else [1]):
-                label = b if b != "litert" or len(args.interpreters) == 1 else f"litert, {n} interpreter{'s' * (n != 1)}"
-                colorizers[label] = Colorizer(args.model, batch_size=8, backend=b, interpreters=n)
+        colorizers = measure.bench_colorizers(args.model, args.backends, args.interpreters)
         print(f"\n## End to end: {args.images} gray 1024x768 JPEGs -> colour JPEGs, model {args.model}, "
               f"Colorizer.run (2 worker threads, batch 8)\n")
         print("| backend | images/s | CPU ms/image | 2-core rate |" + (" each round: images/s |" if args.rounds > 1 else ""))

@@ -138,12 +138,7 @@ def main(argv=None):
                         help="LiteRT rows with these many interpreters running batches at once")
     parser.add_argument("--rounds", type=int, default=1, help="end-to-end runs of each row, the rows taking turns")
     args = parser.parse_args(argv)
-    backends = [b for b in args.backends if b != "litert" or registry.get_card(args.model).has_tflite] or ["tf"]
-    colorizers = {}
-    for b in backends:
-        for n in (args.interpreters if b == "litert" else [1]):
-            label = b if b != "litert" or len(args.interpreters) == 1 else f"litert, {n} interpreter{'s' * (n != 1)}"
-            colorizers[label] = Colorizer(args.model, batch_size=8, backend=b, interpreters=n)
+    colorizers = measure.bench_colorizers(args.model, args.backends, args.interpreters)
     first_label, first = next(iter(colorizers.items()))
     card = registry.get_card(args.model)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")

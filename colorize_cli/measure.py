@@ -128,6 +128,20 @@ def cold_start_table(model: str, runs: int = 5) -> str:
 
 # -- clips ---------------------------------------------------------------------------------------------------------
 
+def bench_colorizers(model: str, backends: list[str], interpreters: list[int], batch_size: int = 8) -> dict:
+    """The benches' rows: a Colorizer per backend (LiteRT dropped where the model has no .tflite) and, on
+    LiteRT, per interpreter count, by row label ("tf", "litert" or "litert, 2 interpreters")."""
+    from colorize_cli import registry
+    from colorize_cli.pipeline import Colorizer
+
+    rows = {}
+    for backend in [b for b in backends if b != "litert" or registry.get_card(model).has_tflite] or ["tf"]:
+        for count in (interpreters if backend == "litert" else [1]):
+            label = backend if backend != "litert" or len(interpreters) == 1 else f"litert, {count} interpreter{'s' * (count != 1)}"
+            rows[label] = Colorizer(model, batch_size=batch_size, backend=backend, interpreters=count)
+    return rows
+
+
 def make_clip(path: Path, size: tuple[int, int], frames: int, source: Path | None = None) -> str:
     """Write an H.264 clip of `frames` gray frames at `size` (width, height) to `path`: `source`'s frames resized
     where that clip exists, else scikit-image's camera photo panning. Returns where the frames came from."""
