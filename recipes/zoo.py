@@ -204,6 +204,18 @@ STAGES = {
                          "sources, float32) +1.90 dB at 65 % colourfulness against stage 4's +2.34, +1.73 dB at 75 %; "
                          "far more colourful at equal saturation (90 % at 1.0 against 71 %), but at equal colour it "
                          "loses on every source but utkface; 1458 s")),
+    # December 2026, stage 7: from stage 5's committed candidate (a tie with stage 4), the encoder fine-tuned from
+    # output stride 4 on (adds the 48x48 blocks), plain LSGAN + 100*L1 again, 3000 steps. Why: more steps at
+    # stride 8 levelled off (stage 5) and a colour-rarity loss lost (stage 6); each earlier opening of the encoder
+    # (strides 16, then 8) is what moved the curve up.
+    "lsgan-s7": dict(model="lsgan", **{**SEMANTIC, "train_encoder_from": 4}, d_width=32, lr=1e-4, l1=100.0, steps=3000,
+                     checkpoint_every=250, mixed_precision=True, objective_options={"critic_pretrain": 300},
+                     run="runs/s7-enc4-l1x100", description=(
+                         "Stage-7 candidate for the default (not bundled): stage 5's lsgan-s5 + 3000 steps, encoder "
+                         "fine-tuned from its stride-4 blocks on (critic alone 300 steps, then LSGAN + 100*L1, lr decay "
+                         "over the last half), U-Net decoder, 192 px"),
+                     init=("models/candidates/lsgan-s5.keras", "7924068ec8e6760ea656b2f55ce2e9d0c7e24e71",
+                           "3a0f43062dc16fbc6273c748630c95cab380721e8d9c7f5d3773c4ebf38d7ba0")),
 }
 CANDIDATES = MODELS / "candidates"
 
