@@ -57,17 +57,18 @@ ZOO = {
     # the default: grown in stages (STAGES below, each from the previous stage's committed model), the winner under
     # the selection rule promoted from models/candidates/ to models/lsgan.* (`promote`); stage 0, the first bundled
     # default, is STAGES["lsgan-s0"]
-    "lsgan": dict(promote="lsgan-s4", tflite=SEMANTIC_TFLITE, selection=(
+    "lsgan": dict(promote="lsgan-s7", tflite=SEMANTIC_TFLITE, selection=(
                       "chosen on the training split's 192 validation photos (recipes/validate.py, macro over sources, "
-                      "computing in float32 as bundled): +2.35 dB at 65 % colourfulness and +2.12 dB at 75 %, against "
-                      "stage 3 +2.16 and +1.95, the previous default (stage 0) +2.19 and +1.85, stages 1-2 +2.01 and "
-                      "+1.84; by eye on ../shared/data/bw blue skies and green foliage where stage 0 was sepia, "
-                      "without stage 2's blue-violet patches on skin (some magenta left on dark clothes)"),
-                  description="ImageNet MobileNetV2 encoder (fine-tuned from its stride-8 blocks on) + U-Net decoder at "
-                              "192 px, grown in five stages: L1 pretraining with the encoder frozen, LSGAN + 100*L1 "
+                      "computing in float32 as bundled): +2.48 dB at 65 % colourfulness and +2.27 dB at 75 %, against "
+                      "stage 4 (the default before it) +2.35 and +2.13, stage 5 +2.34 and +2.13, stage 6 +1.90 and "
+                      "+1.73, stage 0 +2.19 and +1.85; by eye on ../shared/data/bw the blue skies and green foliage of "
+                      "stage 4 without its magenta on dark clothes (Louis Armstrong's jacket)"),
+                  description="ImageNet MobileNetV2 encoder (fine-tuned from its stride-4 blocks on) + U-Net decoder at "
+                              "192 px, grown in eight stages: L1 pretraining with the encoder frozen, LSGAN + 100*L1 "
                               "(1000 steps); a NoGAN phase (critic alone, then LSGAN + 30*L1, 3500 steps); the stride-"
                               "16/32 blocks fine-tuned (LSGAN + 30*L1 9000 steps, then LSGAN + 100*L1 7000 steps); "
-                              "the stride-8 blocks too (LSGAN + 100*L1, 4000 steps)"),
+                              "the stride-8 blocks too (LSGAN + 100*L1, 4000 + 4000 steps); the stride-4 blocks too "
+                              "(LSGAN + 100*L1, 3000 steps)"),
     # colorful-bal fine-tuned 500 steps with class-rebalanced L1 (Zhang et al.'s colour-rarity weights, strength 0.5):
     # the saturation-keeping loss; the 1500-step stage alone kept under half the truth's colour held out
     "colorful": dict(model="colorful", **SMALL, lr=5e-4, balance=True, rebalance=0.5, base="colorful-bal",
