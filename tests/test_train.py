@@ -358,7 +358,7 @@ def test_train_init_takes_the_network_from_the_model_and_refuses_contradictions(
     card = only.card()
     bundled = registry.get_card("lsgan")
     assert (card.arch, card.input_size, card.width) == (bundled.arch, bundled.input_size, bundled.width) == ("semantic", 192, 16)
-    assert card.arch_options == {"encoder": str(bundled.weights_path), "train_encoder_from": 8}
+    assert card.arch_options == {"encoder": str(bundled.weights_path), "train_encoder_from": bundled.arch_options["train_encoder_from"]}
     assert only.init_from == "lsgan" and card.objective == "lsgan"
     (by_path,) = stages.plan(registry.DEFAULT_RECIPE, tmp_path / "photos", tmp_path / "run", init=str(bundled.weights_path))
     assert by_path.card().arch_options == card.arch_options and (by_path.image_size, by_path.width) == (192, 16)
