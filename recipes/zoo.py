@@ -231,7 +231,13 @@ STAGES = {
                          "encoder fine-tuned (from its stride-2 blocks on; critic alone 300 steps, then LSGAN + 100*L1, "
                          "lr decay over the last half), U-Net decoder, 192 px"),
                      init=("models/candidates/lsgan-s7.keras", "9684697f7a4232b42c3c316c28678b0c3fba6fc0",
-                           "808f1c36ed8cc78904074b065f551c8c295dbcb0d5b2fa215327fe923cfa4299")),
+                           "808f1c36ed8cc78904074b065f551c8c295dbcb0d5b2fa215327fe923cfa4299"),
+                     # lost, so its weights were not committed
+                     selection=(
+                         "not selected: on the training split's 192 validation photos (recipes/validate.py, macro over "
+                         "sources, float32) +2.43 dB at 65 % colourfulness against stage 7's +2.48, +2.23 dB at 75 % "
+                         "against +2.27; ahead on BSDS and scenes, behind on imagenet_sample (-0.19 against +0.29 dB "
+                         "at saturation 1) and clothing; 921 s")),
 }
 CANDIDATES = MODELS / "candidates"
 
