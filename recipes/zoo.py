@@ -95,6 +95,15 @@ ZOO = {
 }
 
 
+def grown_stage(train_encoder_from: int, steps: int, l1: float = 100.0, **recipe) -> dict:
+    """A growth stage from stage 2 on: the semantic generator from a committed model (`init` in `recipe`), its
+    encoder fine-tuned from output stride `train_encoder_from` on, a fresh critic alone for 300 steps (NoGAN),
+    then LSGAN + `l1`*L1 at lr 1e-4 decaying over the last half, in mixed bfloat16."""
+    return dict(model="lsgan", **{**SEMANTIC, "train_encoder_from": train_encoder_from}, d_width=32, lr=1e-4, l1=l1,
+                steps=steps, checkpoint_every=250, mixed_precision=True, objective_options={"critic_pretrain": 300},
+                **recipe)
+
+
 # Stages that grow the default, each at most ~2 hours of this 2-core CPU, each started from a committed model
 # (`init`: path, commit, sha256) and exported under a candidate name into models/candidates/ (neither listed by
 # `colorize models` nor in the wheel) until it wins under the selection rule; `recipes/zoo.py --stage NAME`.
@@ -125,8 +134,7 @@ STAGES = {
     # same adversarial recipe (a fresh critic alone for 300 steps, then LSGAN + 30*L1), lr decaying over the last half.
     # Why: stage 1's colour errors were wrong hues (blue on rocks, red on a spire), a matter of recognition, which the
     # frozen encoder caps; its gain at equal colour matched the bundled model's.
-    "lsgan-s2": dict(model="lsgan", **{**SEMANTIC, "train_encoder_from": 16}, d_width=32, lr=1e-4, l1=30.0, steps=9000,
-                     checkpoint_every=250, mixed_precision=True, objective_options={"critic_pretrain": 300},
+    "lsgan-s2": grown_stage(16, 9000, l1=30.0,
                      run="runs/s2-enc16", description=(
                          "Stage-2 candidate for the default (not bundled): stage 1's lsgan-next + 9000 steps with the "
                          "ImageNet MobileNetV2 encoder's stride-16/32 blocks fine-tuned (critic alone 300 steps, then "
@@ -142,8 +150,7 @@ STAGES = {
     # default's weight on L1 (100) again. Why: stages 1-2 (30*L1) moved along the bundled model's curve toward colour
     # and lost at its low-colour end (65 %), while stage 2 gained on scenes and objects; more L1 with the better
     # encoder aims at both ends.
-    "lsgan-s3": dict(model="lsgan", **{**SEMANTIC, "train_encoder_from": 16}, d_width=32, lr=1e-4, l1=100.0, steps=7000,
-                     checkpoint_every=250, mixed_precision=True, objective_options={"critic_pretrain": 300},
+    "lsgan-s3": grown_stage(16, 7000,
                      run="runs/s3-enc16-l1x100", description=(
                          "Stage-3 candidate for the default (not bundled): stage 2's lsgan-s2 + 7000 steps, encoder "
                          "stride-16/32 blocks fine-tuned (critic alone 300 steps, then LSGAN + 100*L1, lr decay over the "
@@ -157,8 +164,7 @@ STAGES = {
     # December 2026, stage 4: from stage 3's committed candidate, the encoder fine-tuned from output stride 8 on
     # (adds the 24x24 blocks), LSGAN + 100*L1 as stage 3, 4000 steps. Why: stages 2-3 gained where recognition
     # decides the hue (skies, foliage, objects); stride 8 is where parts of objects are told apart.
-    "lsgan-s4": dict(model="lsgan", **{**SEMANTIC, "train_encoder_from": 8}, d_width=32, lr=1e-4, l1=100.0, steps=4000,
-                     checkpoint_every=250, mixed_precision=True, objective_options={"critic_pretrain": 300},
+    "lsgan-s4": grown_stage(8, 4000,
                      run="runs/s4-enc8-l1x100", description=(
                          "Stage-4 candidate for the default (not bundled): stage 3's lsgan-s3 + 4000 steps, encoder "
                          "fine-tuned from its stride-8 blocks on (critic alone 300 steps, then LSGAN + 100*L1, lr decay "
@@ -173,8 +179,7 @@ STAGES = {
     # 4000 steps (a fresh critic alone for 300 steps, lr back at 1e-4 and decaying over the last half). Why: stage 4
     # gained +0.19 dB at 65 % over stage 3 in 4000 steps with the loss still falling; whether more steps at stride 8
     # keep paying is the question before opening the costlier stride-4 blocks.
-    "lsgan-s5": dict(model="lsgan", **{**SEMANTIC, "train_encoder_from": 8}, d_width=32, lr=1e-4, l1=100.0, steps=4000,
-                     checkpoint_every=250, mixed_precision=True, objective_options={"critic_pretrain": 300},
+    "lsgan-s5": grown_stage(8, 4000,
                      run="runs/s5-enc8-l1x100", description=(
                          "Stage-5 candidate for the default (not bundled): stage 4's lsgan-s4 + 4000 steps, encoder "
                          "fine-tuned from its stride-8 blocks on (critic alone 300 steps, then LSGAN + 100*L1, lr decay "
@@ -191,8 +196,7 @@ STAGES = {
     # class-rebalanced (Zhang et al.'s colour-rarity weights, strength 0.5) inside the adversarial phase, 3000
     # steps. Why: stage 5 showed the plain recipe has levelled off (+2.34 against +2.35 dB at 65 %), and the
     # issue's open lever for the held-out colour gap is a loss that stops hedging rare, saturated colours to gray.
-    "lsgan-s6": dict(model="lsgan", **{**SEMANTIC, "train_encoder_from": 8}, d_width=32, lr=1e-4, l1=100.0, rebalance=0.5,
-                     steps=3000, checkpoint_every=250, mixed_precision=True, objective_options={"critic_pretrain": 300},
+    "lsgan-s6": grown_stage(8, 3000, rebalance=0.5,
                      run="runs/s6-enc8-rebal", description=(
                          "Stage-6 candidate for the default (not bundled): stage 4's lsgan-s4 + 3000 steps, encoder "
                          "fine-tuned from its stride-8 blocks on (critic alone 300 steps, then LSGAN + 100*class-"
@@ -209,8 +213,7 @@ STAGES = {
     # output stride 4 on (adds the 48x48 blocks), plain LSGAN + 100*L1 again, 3000 steps. Why: more steps at
     # stride 8 levelled off (stage 5) and a colour-rarity loss lost (stage 6); each earlier opening of the encoder
     # (strides 16, then 8) is what moved the curve up.
-    "lsgan-s7": dict(model="lsgan", **{**SEMANTIC, "train_encoder_from": 4}, d_width=32, lr=1e-4, l1=100.0, steps=3000,
-                     checkpoint_every=250, mixed_precision=True, objective_options={"critic_pretrain": 300},
+    "lsgan-s7": grown_stage(4, 3000,
                      run="runs/s7-enc4-l1x100", description=(
                          "Stage-7 candidate for the default (not bundled): stage 5's lsgan-s5 + 3000 steps, encoder "
                          "fine-tuned from its stride-4 blocks on (critic alone 300 steps, then LSGAN + 100*L1, lr decay "
@@ -224,8 +227,7 @@ STAGES = {
     # December 2026, stage 8: from stage 7's committed candidate (the bundled lsgan), the whole encoder fine-tuned
     # (from output stride 2 on: adds the 96x96 blocks), LSGAN + 100*L1, 2000 steps. Why: each opening of the
     # encoder so far moved the validation curve up (stride 8: +0.19 dB, stride 4: +0.14).
-    "lsgan-s8": dict(model="lsgan", **{**SEMANTIC, "train_encoder_from": 2}, d_width=32, lr=1e-4, l1=100.0, steps=2000,
-                     checkpoint_every=250, mixed_precision=True, objective_options={"critic_pretrain": 300},
+    "lsgan-s8": grown_stage(2, 2000,
                      run="runs/s8-enc2-l1x100", description=(
                          "Stage-8 candidate for the default (not bundled): stage 7's lsgan-s7 + 2000 steps, the whole "
                          "encoder fine-tuned (from its stride-2 blocks on; critic alone 300 steps, then LSGAN + 100*L1, "
